@@ -1,6 +1,8 @@
 //! Specifications of the signed formats: they round-trip, any changed bit is refused, and no
 //! input makes a decoder panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

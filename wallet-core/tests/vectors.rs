@@ -2,6 +2,8 @@
 //! `wallet-web`, which proves the browser computes the same bytes as the server.
 //! Regenerate (only after a deliberate format change) with `UPDATE_VECTORS=1 cargo test`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -1,5 +1,6 @@
 //! Fixed people, issuers and keys for the core's tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use wallet_core::certificate::Field;
 use wallet_core::grant::GrantTerms;
