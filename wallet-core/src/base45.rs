@@ -73,7 +73,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base45Error> {
     Ok(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
