@@ -1,16 +1,18 @@
-//! The page's operations as plain Rust over JSON strings, so they are testable natively;
-//! `lib.rs` only exposes them to JavaScript.
+//! The page's operations as plain Rust, so they are testable natively; `lib.rs` only exposes
+//! them to JavaScript. Arguments are plain strings and numbers rather than JSON: without a
+//! JSON codec in the module, the whole WebAssembly build stays a third of the size.
 
-use serde::Serialize;
 use wallet_core::error::Coded;
 use wallet_core::grant::GrantTerms;
+use wallet_core::trust_list::TrustEntry;
 use wallet_core::{
-    qr, CertId, CreditCode, DeviceKey, Grant, GrantId, KeyId, Presentation, PublicKey, RegionCode,
-    ResidentId, SealedCertificate, Subject, TrustList, UnixTime,
+    qr, CertId, Certificate, CreditCode, DeviceKey, Grant, GrantId, Grantee, Holder, KeyId,
+    MatterScope, Presentation, PublicKey, RegionCode, ResidentId, SealedCertificate, Subject,
+    TrustList, UnixTime,
 };
 
 /// An error as the page shows it: stable code, Chinese message, English detail for logs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebError {
     pub code: &'static str,
     pub message: &'static str,
@@ -27,59 +29,77 @@ impl<E: Coded> From<E> for WebError {
     }
 }
 
-fn bad_input(detail: impl ToString) -> WebError {
+fn bad_input(detail: &str) -> WebError {
     WebError {
         code: "bad_input",
         message: "输入格式错误",
-        detail: detail.to_string(),
+        detail: detail.to_owned(),
     }
 }
 
-fn json<T: Serialize>(value: &T) -> Result<String, WebError> {
-    serde_json::to_string(value).map_err(bad_input)
+/// What the holder fills in on the 授权他人使用 form.
+#[derive(Debug, Clone, Default)]
+pub struct GrantForm {
+    pub cert_id: String,
+    /// `person` or `enterprise`.
+    pub holder_kind: String,
+    pub holder_id: String,
+    pub grantee_id: String,
+    pub grantee_name: String,
+    /// The enterprise the grantee acts for; empty for none.
+    pub grantee_enterprise: String,
+    /// Matter codes; empty means all matters.
+    pub matters: Vec<String>,
+    pub not_before: UnixTime,
+    pub not_after: UnixTime,
+    /// 0 for no limit.
+    pub use_limit: u32,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, WebError> {
-    serde_json::from_str(text).map_err(bad_input)
-}
-
-/// The public half of a key as the page registers it with the node.
-#[derive(Debug, Serialize)]
-pub struct KeyInfo {
-    pub public_key: String,
-    pub key_id: String,
-}
-
-pub fn key_info(key: &DeviceKey) -> KeyInfo {
-    KeyInfo {
-        public_key: key.public_key().to_string(),
-        key_id: key.key_id().to_string(),
+impl GrantForm {
+    /// Checks every field and gives the grant a fresh random id.
+    pub fn into_terms(self) -> Result<GrantTerms, WebError> {
+        let holder = match self.holder_kind.as_str() {
+            "person" => Holder::Person(self.holder_id.trim().parse()?),
+            "enterprise" => Holder::Enterprise(self.holder_id.trim().parse()?),
+            _ => return Err(bad_input("holder kind must be person or enterprise")),
+        };
+        let enterprise = match self.grantee_enterprise.trim() {
+            "" => None,
+            code => Some(code.parse::<CreditCode>()?),
+        };
+        Ok(GrantTerms {
+            id: GrantId::generate()?,
+            cert_id: self.cert_id.trim().parse()?,
+            holder,
+            grantee: Grantee {
+                resident_id: self.grantee_id.trim().parse()?,
+                name: self.grantee_name.trim().to_owned(),
+                enterprise,
+            },
+            matters: if self.matters.is_empty() {
+                MatterScope::All
+            } else {
+                MatterScope::Named(self.matters)
+            },
+            not_before: self.not_before,
+            not_after: self.not_after,
+            use_limit: (self.use_limit > 0).then_some(self.use_limit),
+        })
     }
 }
 
-/// Signs grant terms given as JSON; a missing `id` gets a fresh random one.
-/// Returns the grant as base64url, ready to send to the node.
-pub fn sign_grant(key: &DeviceKey, terms_json: &str) -> Result<String, WebError> {
-    let mut value: serde_json::Value = parse(terms_json)?;
-    if let Some(obj) = value.as_object_mut() {
-        if !obj.contains_key("id") {
-            obj.insert(
-                "id".into(),
-                serde_json::Value::String(GrantId::generate()?.to_string()),
-            );
-        }
-    }
-    let terms: GrantTerms = serde_json::from_value(value).map_err(bad_input)?;
-    Ok(terms.sign(key)?.into())
+/// Signs the form's grant; returns it as base64url, ready to send to the node.
+pub fn sign_grant(key: &DeviceKey, form: GrantForm) -> Result<String, WebError> {
+    Ok(form.into_terms()?.sign(key)?.into())
 }
 
-/// Decodes a base64url grant into its terms (JSON), for showing before and after signing.
-pub fn describe_grant(grant_b64: &str) -> Result<String, WebError> {
-    let grant = Grant::try_from(grant_b64.to_owned())?;
-    json(&grant.terms)
+pub fn decode_grant(grant_b64: &str) -> Result<Grant, WebError> {
+    Ok(Grant::try_from(grant_b64.trim().to_owned())?)
 }
 
-#[derive(Debug, Serialize)]
+/// A signed presentation with its QR code, as the 亮证 view shows it.
+#[derive(Debug, Clone)]
 pub struct Shown {
     pub text: String,
     pub svg: String,
@@ -88,98 +108,99 @@ pub struct Shown {
     pub expires_at: UnixTime,
 }
 
-/// Signs a presentation and renders its QR code. `subject_json` is
-/// `{"kind":"certificate","id":"1.2.156…"}` or `{"kind":"grant","id":"<32 hex>"}`.
+/// `subject_kind` is `certificate` (id: a certificate identifier) or `grant` (id: 32 hex).
+pub fn subject(kind: &str, id: &str) -> Result<Subject, WebError> {
+    match kind {
+        "certificate" => Ok(Subject::Certificate(id.trim().parse()?)),
+        "grant" => Ok(Subject::Grant(id.trim().parse()?)),
+        _ => Err(bad_input("subject kind must be certificate or grant")),
+    }
+}
+
 pub fn make_presentation(
     key: &DeviceKey,
     resolve_at: &str,
-    subject_json: &str,
+    subject: Subject,
     now: UnixTime,
     lifetime: i64,
 ) -> Result<Shown, WebError> {
     let region: RegionCode = resolve_at.parse()?;
-    let subject: Subject = parse(subject_json)?;
     let p = Presentation::sign(key, region, subject, now, lifetime)?;
     let text = p.encode_text();
+    let symbol = qr::encode(&text)?;
     Ok(Shown {
-        svg: qr::svg(&text, 256)?,
-        qr_version: qr::version(&text)?,
+        svg: qr::render_svg(&symbol, 256),
+        qr_version: symbol.version,
         issued_at: p.issued_at,
         expires_at: p.expires_at,
         text,
     })
 }
 
-#[derive(Debug, Serialize)]
-pub struct PresentationView {
-    pub resolve_at: RegionCode,
-    pub subject: Subject,
-    pub presenter: KeyId,
-    pub issued_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub nonce: String,
-}
-
-fn view(p: &Presentation) -> PresentationView {
-    PresentationView {
-        resolve_at: p.resolve_at,
-        subject: p.subject.clone(),
-        presenter: p.presenter,
-        issued_at: p.issued_at,
-        expires_at: p.expires_at,
-        nonce: p.nonce.iter().map(|b| format!("{b:02x}")).collect(),
-    }
-}
-
-/// Decodes scanned text (structure only): what the counter sends on to its node.
-pub fn decode_presentation(text: &str) -> Result<String, WebError> {
-    json(&view(&Presentation::decode_text(text)?))
-}
-
-/// Decodes and verifies scanned text against the presenter's public key at `now`.
-pub fn verify_presentation(
+/// Decodes and, given the presenter's key, verifies scanned text at `now`.
+pub fn read_presentation(
     text: &str,
-    public_key: &str,
+    public_key: Option<&str>,
     now: UnixTime,
-) -> Result<String, WebError> {
+) -> Result<Presentation, WebError> {
     let p = Presentation::decode_text(text)?;
-    let key: PublicKey = public_key.parse()?;
-    p.verify(&key, now)?;
-    json(&view(&p))
+    if let Some(key) = public_key {
+        let key: PublicKey = key.parse()?;
+        p.verify(&key, now)?;
+    }
+    Ok(p)
 }
 
-#[derive(Debug, Serialize)]
-pub struct VerifiedCertificate<'a> {
-    pub certificate: &'a wallet_core::Certificate,
+/// One trust-list entry as the node publishes it.
+pub fn trust_entry(
+    issuer: &str,
+    issuer_name: &str,
+    key: &str,
+    not_before: UnixTime,
+    not_after: Option<UnixTime>,
+) -> Result<TrustEntry, WebError> {
+    Ok(TrustEntry {
+        issuer: issuer.parse()?,
+        issuer_name: issuer_name.to_owned(),
+        key: key.parse()?,
+        not_before,
+        not_after,
+    })
+}
+
+/// A certificate whose seal the page checked itself.
+#[derive(Debug, Clone)]
+pub struct VerifiedCertificate {
+    pub certificate: Certificate,
     pub withheld_fields: usize,
     pub seal_key: KeyId,
     pub sealed_at: UnixTime,
-    pub sealed_by: &'a str,
+    pub sealed_by: String,
     pub in_force: bool,
 }
 
-/// Verifies a sealed certificate (base64url) against a trust list (JSON) — the counter's own
-/// check of the seal, independent of the node that delivered it.
+/// Verifies a sealed certificate (base64url) against the trust list — the counter's own check
+/// of the seal, independent of the node that delivered it.
 pub fn verify_sealed_certificate(
     sealed_b64: &str,
-    trust_json: &str,
+    trust: &TrustList,
     now: UnixTime,
-) -> Result<String, WebError> {
-    let sealed = SealedCertificate::try_from(sealed_b64.to_owned())?;
-    let trust: TrustList = parse(trust_json)?;
-    sealed.verify(&trust)?;
-    let entry = trust
+) -> Result<VerifiedCertificate, WebError> {
+    let sealed = SealedCertificate::try_from(sealed_b64.trim().to_owned())?;
+    sealed.verify(trust)?;
+    let sealed_by = trust
         .by_key_id(sealed.seal.key_id)
         .find(|e| &e.issuer == sealed.certificate.id.issuer())
-        .map(|e| e.issuer_name.as_str())
+        .map(|e| e.issuer_name.clone())
         .unwrap_or_default();
-    json(&VerifiedCertificate {
-        certificate: &sealed.certificate,
+    let in_force = sealed.certificate.check_validity(now).is_ok();
+    Ok(VerifiedCertificate {
         withheld_fields: sealed.withheld.len(),
         seal_key: sealed.seal.key_id,
         sealed_at: sealed.seal.sealed_at,
-        sealed_by: entry,
-        in_force: sealed.certificate.check_validity(now).is_ok(),
+        sealed_by,
+        in_force,
+        certificate: sealed.certificate,
     })
 }
 
@@ -188,12 +209,67 @@ pub fn check_resident_id(text: &str) -> Result<String, WebError> {
     Ok(text.trim().parse::<ResidentId>()?.to_string())
 }
 
-/// Checks a credit code as typed into a form; returns it with its region.
 pub fn check_credit_code(text: &str) -> Result<String, WebError> {
     Ok(text.trim().parse::<CreditCode>()?.to_string())
 }
 
-/// Checks a certificate identifier; returns the issuing region that routing will use.
+/// The issuing region of a certificate identifier: where routing will look for it.
 pub fn cert_id_region(text: &str) -> Result<String, WebError> {
     Ok(text.trim().parse::<CertId>()?.issuing_region().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> GrantForm {
+        GrantForm {
+            cert_id: "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
+                .into(),
+            holder_kind: "person".into(),
+            holder_id: "11010519491231002X".into(),
+            grantee_id: "11010519491231002X".into(),
+            grantee_name: " 李四 ".into(),
+            matters: vec![],
+            not_before: 1_790_000_000,
+            not_after: 1_790_086_400,
+            ..GrantForm::default()
+        }
+    }
+
+    #[test]
+    fn a_filled_form_signs_and_reads_back() {
+        let key = DeviceKey::generate().unwrap();
+        let grant = decode_grant(&sign_grant(&key, form()).unwrap()).unwrap();
+        grant.verify_signature(&key.public_key()).unwrap();
+        assert_eq!(grant.terms.grantee.name, "李四");
+        assert_eq!(grant.terms.matters, MatterScope::All);
+    }
+
+    #[test]
+    fn a_bad_form_field_names_its_rule() {
+        let key = DeviceKey::generate().unwrap();
+        let mut f = form();
+        f.grantee_id = "110105194912310021".into();
+        assert_eq!(
+            sign_grant(&key, f).unwrap_err().code,
+            "resident_id_check_digit"
+        );
+        let mut f = form();
+        f.holder_kind = "robot".into();
+        assert_eq!(sign_grant(&key, f).unwrap_err().code, "bad_input");
+    }
+
+    #[test]
+    fn a_shown_code_is_read_back_and_verified() {
+        let key = DeviceKey::generate().unwrap();
+        let s = subject("grant", "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a").unwrap();
+        let shown = make_presentation(&key, "410000", s, 1_790_000_000, 60).unwrap();
+        assert!(shown.qr_version <= 7);
+        let public = key.public_key().to_string();
+        assert!(read_presentation(&shown.text, Some(&public), 1_790_000_010).is_ok());
+        let late = read_presentation(&shown.text, Some(&public), 1_790_000_060).unwrap_err();
+        assert_eq!(late.code, "presentation_expired");
+        assert_eq!(subject("thing", "x").unwrap_err().code, "bad_input");
+    }
 }
