@@ -37,10 +37,7 @@ impl Coded for CodecError {
         }
     }
     fn message_zh(&self) -> &'static str {
-        match self {
-            CodecError::Version(_) => "码的版本不受支持，请升级后重试",
-            _ => "数据格式错误，无法识别",
-        }
+        "数据格式错误，无法识别"
     }
 }
 

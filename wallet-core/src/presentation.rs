@@ -203,7 +203,8 @@ impl Presentation {
         let mut r = Reader::new(bytes);
         match r.u8("presentation version")? {
             VERSION => {}
-            v => return Err(PresentationError::Version(v.to_string())),
+            // The text prefix names the version; a different byte inside is corruption.
+            v => return Err(CodecError::Version(v).into()),
         }
         let [a, b, c] = r.array::<3>("region")?;
         let resolve_at = RegionCode::new(u32::from_be_bytes([0, a, b, c]))

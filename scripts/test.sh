@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The test command: installs whatever is missing, then runs every test. `.ci/run` calls this.
+#
+#   1. formatting and lints            4. the WebAssembly tests in Node and headless Chromium
+#   2. native unit, property and       5. pkg/ is exactly what the sources build
+#      vector tests                    6. benchmarks run once each (smoke, no timing)
+#   3. the demo server serves the page
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n== %s ==\n' "$*" >&2; }
+
+step "installing missing tools"
+scripts/install-deps.sh
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  step "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
+
+step "rustfmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "native tests"
+cargo test --workspace --locked
+
+step "demo server serves the page and the WebAssembly build"
+scripts/smoke-demo.sh
+
+step "WebAssembly tests (Node, headless Chromium)"
+scripts/test-wasm.sh
+
+step "pkg/ matches a fresh build"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+scripts/build-wasm.sh "$fresh"
+if ! diff -r pkg "$fresh" >/dev/null; then
+  echo "pkg/ is stale: run scripts/build-wasm.sh and commit pkg/" >&2
+  diff -r pkg "$fresh" | head -5 >&2
+  exit 1
+fi
+size=$(stat -c %s pkg/wallet_web_bg.wasm)
+gz=$(gzip -9 -n -c pkg/wallet_web_bg.wasm | wc -c)
+echo "pkg/ is current: wasm ${size} bytes raw, ${gz} bytes gzip" >&2
+
+step "benchmarks (smoke: each runs once)"
+cargo bench --locked -p wallet-core --bench core -- --test
+
+step "all tests passed"
