@@ -1,15 +1,23 @@
-//! The node binary. Until the node server lands (issue 3), `demo` serves the wallet page and
-//! its WebAssembly build so the page can make and show a signed QR code on its own.
+//! The node binary.
+//!
+//! - `server run --config node.toml` runs one node from its configuration file (with `NODE_*`
+//!   environment overrides).
+//! - `server demo [--listen ADDR]` runs a demo node with generated secrets under `data/demo/`,
+//!   serving the wallet page.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::Router;
-use tower_http::services::{ServeDir, ServeFile};
+use server::config::Settings;
+use server::state::Clock;
 
 fn usage() -> ! {
-    eprintln!("usage: server demo [--listen 127.0.0.1:8080] [--root DIR]");
+    eprintln!("usage: server run --config FILE [--static DIR]\n       server demo [--listen 127.0.0.1:8080]");
     std::process::exit(2)
+}
+
+fn fail(what: &str, e: impl std::fmt::Display) -> ! {
+    eprintln!("{what}: {e}");
+    std::process::exit(1)
 }
 
 #[tokio::main]
@@ -19,33 +27,50 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let mut args = std::env::args().skip(1);
-    let mut listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let mut root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    match args.next().as_deref() {
-        Some("demo") => {}
-        _ => usage(),
-    }
-    while let Some(flag) = args.next() {
-        match (flag.as_str(), args.next()) {
-            ("--listen", Some(v)) => listen = v.parse().unwrap_or_else(|_| usage()),
-            ("--root", Some(v)) => root = PathBuf::from(v),
-            _ => usage(),
-        }
-    }
-    let app = Router::new()
-        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
-        .fallback_service(ServeFile::new(root.join("index.html")));
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("cannot listen on {listen}: {e}");
-            std::process::exit(1)
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
     };
-    println!("电子证照钱包 (demo): http://{listen}/");
-    if let Err(e) = axum::serve(listener, app).await {
-        eprintln!("server stopped: {e}");
-        std::process::exit(1)
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (settings, static_root) = match args.first().map(String::as_str) {
+        Some("run") => {
+            let path = flag("--config").unwrap_or_else(|| usage());
+            let settings = Settings::load(path.as_ref(), |k| std::env::var(k).ok())
+                .unwrap_or_else(|e| fail("configuration", e));
+            (settings, flag("--static").map(PathBuf::from))
+        }
+        Some("demo") => {
+            let listen = flag("--listen").unwrap_or_else(|| "127.0.0.1:8080".into());
+            let (settings, path) = server::demo::settings(&root.join("data/demo"), &listen)
+                .unwrap_or_else(|e| fail("demo configuration", e));
+            println!("demo configuration: {}", path.display());
+            (settings, Some(root.clone()))
+        }
+        _ => usage(),
+    };
+    let listen = settings.listen;
+    let state = server::start(settings, Clock::system())
+        .await
+        .unwrap_or_else(|e| fail("start-up", e));
+    let app = server::routes::router(state.clone(), static_root);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .unwrap_or_else(|e| fail(&format!("listen on {listen}"), e));
+    println!(
+        "{} ({}): http://{listen}/",
+        state.settings.name, state.settings.region
+    );
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+    {
+        fail("server", e);
     }
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,0 +1,305 @@
+//! Node configuration: a TOML file, then `NODE_*` environment overrides, into typed settings
+//! validated at start-up. Anything wrong stops the node with a message naming the setting.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::Deserialize;
+use wallet_core::{CreditCode, NodeKey, RegionCode, SecretKey, Tier};
+
+/// A value that must not reach a log: `Debug` and `Display` print a placeholder.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Seeded synthetic data, demo SMS sender and liveness check, labelled as such.
+    Demo,
+    /// Refuses to start with any demo stand-in.
+    Production,
+}
+
+/// A department whose business system issues certificates through this node.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DepartmentSettings {
+    pub credit_code: String,
+    pub name: String,
+    /// The bearer token its business system presents; only a hash is stored.
+    pub token: Secret,
+}
+
+/// One field of a certificate type's schema.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: String,
+    #[serde(default)]
+    pub required: bool,
+    /// Shown in public disclosure (社会公示) for disclosable types.
+    #[serde(default)]
+    pub disclosable: bool,
+}
+
+/// A catalog entry (证照目录).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CertTypeSettings {
+    /// 21-character type code: ministry credit code + 3 digits.
+    pub code: String,
+    pub name: String,
+    /// Credit code of the department that issues it at this node.
+    pub department: String,
+    /// `person` or `enterprise`.
+    pub holder_kind: String,
+    #[serde(default)]
+    pub disclosable: bool,
+    pub fields: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSettings {
+    region: String,
+    #[serde(default)]
+    name: String,
+    listen: String,
+    database_url: String,
+    mode: Mode,
+    node_key: Secret,
+    #[serde(default)]
+    departments: Vec<DepartmentSettings>,
+    #[serde(default)]
+    cert_types: Vec<CertTypeSettings>,
+}
+
+/// Validated settings of one node.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub region: RegionCode,
+    pub tier: Tier,
+    pub name: String,
+    pub listen: SocketAddr,
+    pub database_url: Secret,
+    pub mode: Mode,
+    pub node_key_seed: Secret,
+    pub departments: Vec<DepartmentSettings>,
+    pub cert_types: Vec<CertTypeSettings>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("setting `{0}`: {1}")]
+    Invalid(&'static str, String),
+}
+
+fn invalid(setting: &'static str, why: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid(setting, why.to_string())
+}
+
+impl Settings {
+    /// Reads `path`, applies `NODE_REGION`, `NODE_NAME`, `NODE_LISTEN`, `NODE_DATABASE_URL`,
+    /// `NODE_MODE` and `NODE_KEY` from `env`, and validates the result.
+    pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, env)
+    }
+
+    pub fn from_toml(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw: RawSettings = toml::from_str(text)?;
+        if let Some(v) = env("NODE_REGION") {
+            raw.region = v;
+        }
+        if let Some(v) = env("NODE_NAME") {
+            raw.name = v;
+        }
+        if let Some(v) = env("NODE_LISTEN") {
+            raw.listen = v;
+        }
+        if let Some(v) = env("NODE_DATABASE_URL") {
+            raw.database_url = v;
+        }
+        if let Some(v) = env("NODE_MODE") {
+            raw.mode = match v.as_str() {
+                "demo" => Mode::Demo,
+                "production" => Mode::Production,
+                other => {
+                    return Err(invalid(
+                        "mode",
+                        format!("{other:?} is neither demo nor production"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = env("NODE_KEY") {
+            raw.node_key = Secret::new(v);
+        }
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> Result<Self, ConfigError> {
+        let region: RegionCode = raw.region.parse().map_err(|e| invalid("region", e))?;
+        let listen = raw.listen.parse().map_err(|e| invalid("listen", e))?;
+        let url = &raw.database_url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        node_key_from(&raw.node_key).map_err(|e| invalid("node_key", e))?;
+        for d in &raw.departments {
+            let code: CreditCode = d
+                .credit_code
+                .parse()
+                .map_err(|e| invalid("departments.credit_code", e))?;
+            let r = code.region();
+            if r != region && !r.is_under(region) {
+                return Err(invalid(
+                    "departments.credit_code",
+                    format!("{code} lies in {r}, outside this node's {region}"),
+                ));
+            }
+            if d.token.expose().len() < 16 {
+                return Err(invalid(
+                    "departments.token",
+                    format!("{code}: at least 16 characters"),
+                ));
+            }
+        }
+        for t in &raw.cert_types {
+            let ministry = t.code.get(..18).unwrap_or("");
+            if t.code.len() != 21
+                || ministry.parse::<CreditCode>().is_err()
+                || !t.code[18..].bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(invalid(
+                    "cert_types.code",
+                    format!("{:?} is not a 21-character type code", t.code),
+                ));
+            }
+            if !raw
+                .departments
+                .iter()
+                .any(|d| d.credit_code == t.department)
+            {
+                return Err(invalid(
+                    "cert_types.department",
+                    format!("{} is not a department of this node", t.department),
+                ));
+            }
+            if !matches!(t.holder_kind.as_str(), "person" | "enterprise") {
+                return Err(invalid("cert_types.holder_kind", "person or enterprise"));
+            }
+        }
+        let name = if raw.name.is_empty() {
+            format!("{region} 电子证照系统")
+        } else {
+            raw.name
+        };
+        Ok(Settings {
+            region,
+            tier: region.tier(),
+            name,
+            listen,
+            database_url: Secret::new(raw.database_url),
+            mode: raw.mode,
+            node_key_seed: raw.node_key,
+            departments: raw.departments,
+            cert_types: raw.cert_types,
+        })
+    }
+
+    pub fn node_key(&self) -> NodeKey {
+        // Checked in `validate`.
+        node_key_from(&self.node_key_seed).unwrap_or_else(|_| unreachable_key())
+    }
+}
+
+fn node_key_from(seed: &Secret) -> Result<NodeKey, String> {
+    let bytes = B64
+        .decode(seed.expose())
+        .map_err(|_| "must be base64url (no padding) of 32 bytes".to_string())?;
+    SecretKey::from_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+/// Never reached: settings are only built through `validate`, which checks the key.
+fn unreachable_key() -> NodeKey {
+    #[allow(clippy::unwrap_used)]
+    SecretKey::from_bytes(&[0u8; 32]).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        region = "410100"
+        listen = "127.0.0.1:0"
+        database_url = "sqlite::memory:"
+        mode = "demo"
+        node_key = "ERERERERERERERERERERERERERERERERERERERERERE"
+    "#;
+
+    #[test]
+    fn a_valid_file_loads_and_env_overrides_it() {
+        let s = Settings::from_toml(GOOD, |_| None).unwrap();
+        assert_eq!(s.region.to_string(), "410100");
+        assert_eq!(s.tier, Tier::City);
+        let s =
+            Settings::from_toml(GOOD, |k| (k == "NODE_REGION").then(|| "410000".into())).unwrap();
+        assert_eq!(s.tier, Tier::Province);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let err = |f: &dyn Fn(&str) -> Option<String>| {
+            Settings::from_toml(GOOD, f).unwrap_err().to_string()
+        };
+        assert!(err(&|k| (k == "NODE_REGION").then(|| "41010".into())).contains("`region`"));
+        assert!(
+            err(&|k| (k == "NODE_DATABASE_URL").then(|| "mysql://x".into()))
+                .contains("`database_url`")
+        );
+        assert!(err(&|k| (k == "NODE_KEY").then(|| "short".into())).contains("`node_key`"));
+        assert!(err(&|k| (k == "NODE_MODE").then(|| "test".into())).contains("`mode`"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings::from_toml(GOOD, |_| None).unwrap();
+        assert!(!format!("{s:?}").contains("ERERER"));
+    }
+}

@@ -1,0 +1,133 @@
+//! How the node reports failure.
+//!
+//! Policy, in five lines:
+//! 1. Every handler returns `Result<_, ApiError>`; nothing else reaches the client.
+//! 2. A 4xx names the rule that failed: a stable snake_case `code` and a Chinese `title`.
+//! 3. A 5xx says only that the node failed; the cause chain goes to the log, never the body.
+//! 4. Bad JSON, wrong types and oversized bodies are 4xx in the same shape (RFC 9457).
+//! 5. Codes from `wallet-core` pass through unchanged, so the page maps them one way.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use wallet_core::error::Coded;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Input that breaks a rule; `code` is stable, `title` Chinese, `detail` English.
+    #[error("{code}: {detail}")]
+    BadRequest {
+        code: &'static str,
+        title: &'static str,
+        detail: String,
+    },
+    #[error("not authenticated: {0}")]
+    Unauthenticated(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("{what} not found")]
+    NotFound {
+        code: &'static str,
+        what: &'static str,
+    },
+    #[error("conflict: {code}")]
+    Conflict {
+        code: &'static str,
+        title: &'static str,
+        detail: String,
+    },
+    #[error("payload too large")]
+    TooLarge,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn bad(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            title,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(e))
+    }
+
+    /// The HTTP status, stable code and Chinese title of this error.
+    pub fn parts(&self) -> (StatusCode, &str, &str) {
+        match self {
+            ApiError::BadRequest { code, title, .. } => (StatusCode::BAD_REQUEST, code, title),
+            ApiError::Unauthenticated(_) => {
+                (StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录")
+            }
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "无权执行此操作"),
+            ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code, "未找到"),
+            ApiError::Conflict { code, title, .. } => (StatusCode::CONFLICT, code, title),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "提交的内容过大",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "系统繁忙，请稍后重试",
+            ),
+        }
+    }
+}
+
+/// Any core rule violation is a 400 with the core's own code.
+pub fn rule<E: Coded>(e: E) -> ApiError {
+    ApiError::BadRequest {
+        code: e.code(),
+        title: e.message_zh(),
+        detail: e.to_string(),
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, title) = self.parts();
+        let detail = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, source = ?cause.source(), "request failed");
+                None
+            }
+            other => Some(other.to_string()),
+        };
+        let body = Problem {
+            kind: format!("urn:e-cert:problem:{code}"),
+            title,
+            status: status.as_u16(),
+            code,
+            detail: detail.as_deref(),
+        };
+        let json = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            json,
+        )
+            .into_response()
+    }
+}

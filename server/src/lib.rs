@@ -1,0 +1,85 @@
+//! One node of the e-certificate federation.
+//!
+//! ```text
+//!  department systems ──issue/revoke/correct──▶ ┌────────────────────────┐
+//!                                               │ node (region, tier)     │──▶ SQLite / PostgreSQL
+//!  wallet page, counter page ──HTTP──────────▶  │ axum routes → db layer  │
+//!                                               └────────────────────────┘
+//! ```
+//!
+//! Every rule about identifiers, seals, grants and presentations comes from `wallet-core`; this
+//! crate stores, routes and audits. `start` builds the state a router needs; tests call it on
+//! a fresh database and serve the router on port 0.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use wallet_core::SecretKey;
+
+use crate::config::Settings;
+use crate::db::audit::hex_sha256;
+use crate::db::catalog::CertType;
+use crate::db::Db;
+use crate::state::{AppState, Clock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot create a seal key: {0}")]
+    Key(#[from] wallet_core::keys::KeyError),
+}
+
+/// Connects the database, applies migrations and the configured departments and catalog, and
+/// gives every department a seal key if it has none.
+pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartError> {
+    let db = Db::connect(settings.database_url.expose()).await?;
+    for d in &settings.departments {
+        db.upsert_department(
+            &d.credit_code,
+            &d.name,
+            &hex_sha256(d.token.expose().as_bytes()),
+        )
+        .await?;
+        if db.current_seal_key(&d.credit_code).await?.is_none() {
+            let key = SecretKey::generate()?;
+            let public = key.public_key().to_string();
+            let secret = B64.encode(*key.to_bytes());
+            db.rotate_seal_key(
+                &d.credit_code,
+                &key.key_id().to_string(),
+                &public,
+                &secret,
+                clock.now(),
+            )
+            .await?;
+        }
+    }
+    for t in &settings.cert_types {
+        db.upsert_cert_type(&CertType {
+            code: t.code.clone(),
+            name: t.name.clone(),
+            department: t.department.clone(),
+            holder_kind: t.holder_kind.clone(),
+            disclosable: t.disclosable,
+            fields: t.fields.clone(),
+        })
+        .await?;
+    }
+    let node_key = Arc::new(settings.node_key());
+    Ok(AppState {
+        settings: Arc::new(settings),
+        db,
+        node_key,
+        clock,
+    })
+}

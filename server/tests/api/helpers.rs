@@ -1,0 +1,259 @@
+//! `spawn_app`: a node on port 0 with a fresh database of either backend.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use server::config::Settings;
+use server::db::Backend;
+use server::state::{AppState, Clock};
+use wallet_core::{CreditCode, ResidentId};
+
+pub const START: i64 = 1_790_000_000;
+pub const TOKEN: &str = "zhengzhou-amr-test-token-0001";
+pub const OTHER_TOKEN: &str = "zhengzhou-hrss-test-token-0002";
+pub const CRANE_TYPE: &str = "11100000000013338W011";
+pub const LABOUR_TYPE: &str = "11100000000013338W055";
+
+pub fn amr() -> String {
+    CreditCode::with_check_char("11410100MB1234567")
+        .unwrap()
+        .to_string()
+}
+
+pub fn hrss() -> String {
+    CreditCode::with_check_char("11410100MB7654321")
+        .unwrap()
+        .to_string()
+}
+
+pub fn person() -> String {
+    ResidentId::with_check_digit("41010219850312003")
+        .unwrap()
+        .to_string()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub time: Arc<AtomicI64>,
+    _db: TestDb,
+}
+
+/// A database of its own for one test; PostgreSQL ones are dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempdir::Dir>,
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn unique(prefix: &str) -> String {
+    let mut r = [0u8; 6];
+    getrandom::getrandom(&mut r).unwrap();
+    format!(
+        "{prefix}_{}",
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(unique("ecert"));
+                std::fs::create_dir_all(&dir).unwrap();
+                TestDb {
+                    url: format!("sqlite://{}/node.db", dir.display()),
+                    pg_name: None,
+                    _dir: Some(tempdir::Dir(dir)),
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let name = unique("ecert");
+                let mut admin = sqlx::PgConnection::connect(PG_ADMIN)
+                    .await
+                    .expect("PostgreSQL on 127.0.0.1:5432");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                TestDb {
+                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Best effort, on a thread of its own: Drop cannot be async.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut admin)
+                                .await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+pub fn settings(url: &str) -> Settings {
+    let text = format!(
+        r#"
+region = "410100"
+name = "郑州市电子证照系统"
+listen = "127.0.0.1:0"
+database_url = "{url}"
+mode = "demo"
+node_key = "ERERERERERERERERERERERERERERERERERERERERERE"
+
+[[departments]]
+credit_code = "{amr}"
+name = "郑州市市场监督管理局"
+token = "{TOKEN}"
+
+[[departments]]
+credit_code = "{hrss}"
+name = "郑州市人力资源和社会保障局"
+token = "{OTHER_TOKEN}"
+
+[[cert_types]]
+code = "{CRANE_TYPE}"
+name = "特种设备作业人员证"
+department = "{amr}"
+holder_kind = "person"
+fields = [
+  {{ name = "作业项目", required = true }},
+  {{ name = "证书编号", required = true }},
+  {{ name = "住址" }},
+]
+
+[[cert_types]]
+code = "{LABOUR_TYPE}"
+name = "就业创业证"
+department = "{hrss}"
+holder_kind = "person"
+fields = [{{ name = "证号", required = true }}]
+"#,
+        amr = amr(),
+        hrss = hrss()
+    );
+    Settings::from_toml(&text, |_| None).unwrap()
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let time = Arc::new(AtomicI64::new(START));
+    let t = time.clone();
+    let state = server::start(
+        settings(&db.url),
+        Clock::from_fn(move || t.load(Ordering::SeqCst)),
+    )
+    .await
+    .unwrap();
+    let app = server::routes::router(state.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestApp {
+        base,
+        state,
+        client: reqwest::Client::new(),
+        time,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    pub fn advance(&self, seconds: i64) {
+        self.time.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Issues the standard crane-operator certificate and returns the reply.
+    pub async fn issue_crane_certificate(&self) -> Value {
+        let (status, body) = self
+            .post("/api/issuer/certificates", Some(TOKEN), &crane_request())
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+}
+
+pub fn crane_request() -> Value {
+    json!({
+        "type_code": CRANE_TYPE,
+        "holder_kind": "person",
+        "holder_id": person(),
+        "holder_name": "张三",
+        "valid_from": START - 86400,
+        "valid_until": START + 4 * 365 * 86400,
+        "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS410100123456", "住址": "郑州市金水区某路1号"}
+    })
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn on_sqlite() {
+                ($body)(server::db::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn on_postgres() {
+                ($body)(server::db::Backend::Postgres).await
+            }
+        }
+    };
+}

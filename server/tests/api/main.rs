@@ -1,0 +1,6 @@
+//! Behaviour of one node over HTTP, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod issuance;
+mod node;

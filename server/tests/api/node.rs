@@ -1,0 +1,133 @@
+//! The node as a whole: identity, storage, errors, audit.
+
+use serde_json::json;
+use server::db::{migration_names, Backend};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    assert_eq!(
+        migration_names(Backend::Sqlite),
+        migration_names(Backend::Postgres)
+    );
+    assert!(!migration_names(Backend::Sqlite).is_empty());
+}
+
+both_backends!(
+    health_names_the_node_and_its_backend,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let (status, body) = app.get("/healthz").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["region"], "410100");
+        assert_eq!(body["tier"], "city");
+        assert_eq!(
+            body["database"],
+            if backend == Backend::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+        );
+    }
+);
+
+both_backends!(
+    unknown_api_routes_are_problem_details,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let r = app
+            .client
+            .get(format!("{}/api/nothing-here", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "route_not_found");
+    }
+);
+
+both_backends!(
+    the_audit_chain_verifies_and_a_tampered_row_is_reported,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        for _ in 0..3 {
+            app.issue_crane_certificate().await;
+        }
+        let (_, report) = app.get("/api/audit/verify").await;
+        assert_eq!(report["intact"], true, "{report}");
+        // 2 seal keys created at start-up are not audited; 3 issuances are.
+        assert_eq!(report["entries"], 3);
+
+        sqlx::query("UPDATE audit_log SET result = 'refused' WHERE seq = 2")
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let (_, report) = app.get("/api/audit/verify").await;
+        assert_eq!(report["intact"], false);
+        assert_eq!(report["break"]["seq"], 2);
+        assert_eq!(report["break"]["reason"], "entry was altered");
+    }
+);
+
+both_backends!(a_deleted_last_audit_row_is_reported, |backend| async move {
+    let app = spawn_app(backend).await;
+    app.issue_crane_certificate().await;
+    app.issue_crane_certificate().await;
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let (_, report) = app.get("/api/audit/verify").await;
+    assert_eq!(report["intact"], false);
+    assert_eq!(
+        report["break"]["reason"],
+        "log truncated after its last entry"
+    );
+});
+
+both_backends!(
+    bad_json_is_a_problem_and_changes_nothing,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let r = app
+            .client
+            .post(format!("{}/api/issuer/certificates", app.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_json");
+        let (status, body) = app
+            .post(
+                "/api/issuer/certificates",
+                Some(TOKEN),
+                &json!({"type_code": 5}),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["code"], "invalid_json");
+        let (_, report) = app.get("/api/audit/verify").await;
+        assert_eq!(report["entries"], 0);
+    }
+);
+
+both_backends!(an_oversized_body_is_refused, |backend| async move {
+    let app = spawn_app(backend).await;
+    let mut req = crane_request();
+    req["fields"]["住址"] = json!("x".repeat(1024 * 1024));
+    let (status, body) = app
+        .post("/api/issuer/certificates", Some(TOKEN), &req)
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(body["code"], "payload_too_large");
+});
