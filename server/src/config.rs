@@ -39,6 +39,29 @@ pub enum Mode {
     Production,
 }
 
+/// Which implementation of an outside service a node uses. Only the demo ones exist so far;
+/// production mode refuses them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    #[default]
+    Demo,
+}
+
+/// A counter clerk or back-office reviewer account.
+#[derive(Clone, Debug, Deserialize)]
+pub struct StaffSettings {
+    pub id: String,
+    pub name: String,
+    /// `clerk` or `reviewer`.
+    pub role: String,
+    pub department: String,
+    /// 窗口, e.g. `漯河市民之家 3号窗口`.
+    #[serde(default)]
+    pub counter: String,
+    pub password: Secret,
+}
+
 /// A department whose business system issues certificates through this node.
 #[derive(Clone, Debug, Deserialize)]
 pub struct DepartmentSettings {
@@ -87,6 +110,12 @@ struct RawSettings {
     departments: Vec<DepartmentSettings>,
     #[serde(default)]
     cert_types: Vec<CertTypeSettings>,
+    #[serde(default)]
+    staff: Vec<StaffSettings>,
+    #[serde(default)]
+    sms: Provider,
+    #[serde(default)]
+    liveness: Provider,
 }
 
 /// Validated settings of one node.
@@ -101,6 +130,9 @@ pub struct Settings {
     pub node_key_seed: Secret,
     pub departments: Vec<DepartmentSettings>,
     pub cert_types: Vec<CertTypeSettings>,
+    pub staff: Vec<StaffSettings>,
+    pub sms: Provider,
+    pub liveness: Provider,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +256,34 @@ impl Settings {
                 return Err(invalid("cert_types.holder_kind", "person or enterprise"));
             }
         }
+        for st in &raw.staff {
+            if !matches!(st.role.as_str(), "clerk" | "reviewer") {
+                return Err(invalid(
+                    "staff.role",
+                    format!("{}: clerk or reviewer", st.id),
+                ));
+            }
+            if st.password.expose().len() < 8 {
+                return Err(invalid(
+                    "staff.password",
+                    format!("{}: at least 8 characters", st.id),
+                ));
+            }
+        }
+        if raw.mode == Mode::Production {
+            if raw.sms == Provider::Demo {
+                return Err(invalid(
+                    "sms",
+                    "the demo SMS sender shows codes on screen; production needs a real gateway",
+                ));
+            }
+            if raw.liveness == Provider::Demo {
+                return Err(invalid(
+                    "liveness",
+                    "the demo liveness check is not a real one; production needs a real provider",
+                ));
+            }
+        }
         let name = if raw.name.is_empty() {
             format!("{region} 电子证照系统")
         } else {
@@ -239,6 +299,9 @@ impl Settings {
             node_key_seed: raw.node_key,
             departments: raw.departments,
             cert_types: raw.cert_types,
+            staff: raw.staff,
+            sms: raw.sms,
+            liveness: raw.liveness,
         })
     }
 
@@ -295,6 +358,13 @@ mod tests {
         );
         assert!(err(&|k| (k == "NODE_KEY").then(|| "short".into())).contains("`node_key`"));
         assert!(err(&|k| (k == "NODE_MODE").then(|| "test".into())).contains("`mode`"));
+    }
+
+    #[test]
+    fn production_mode_refuses_the_demo_stand_ins() {
+        let err = Settings::from_toml(GOOD, |k| (k == "NODE_MODE").then(|| "production".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("`sms`"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! crate stores, routes and audits. `start` builds the state a router needs; tests call it on
 //! a fresh database and serve the router on port 0.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -25,7 +26,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use wallet_core::SecretKey;
 
-use crate::config::Settings;
+use crate::auth::providers::{DemoLiveness, DemoSms, Liveness, SmsSender};
+use crate::config::{Provider, Settings};
 use crate::db::audit::hex_sha256;
 use crate::db::catalog::CertType;
 use crate::db::Db;
@@ -37,6 +39,8 @@ pub enum StartError {
     Database(#[from] sqlx::Error),
     #[error("cannot create a seal key: {0}")]
     Key(#[from] wallet_core::keys::KeyError),
+    #[error("cannot hash a staff password: {0}")]
+    Password(#[from] argon2::password_hash::Error),
 }
 
 /// Connects the database, applies migrations and the configured departments and catalog, and
@@ -75,11 +79,30 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         })
         .await?;
     }
+    for st in &settings.staff {
+        let password_hash = auth::secrets::hash_password(st.password.expose())?;
+        db.upsert_staff(&db::accounts::StaffRow {
+            id: st.id.clone(),
+            name: st.name.clone(),
+            role: st.role.clone(),
+            department: st.department.clone(),
+            counter: st.counter.clone(),
+            password_hash,
+        })
+        .await?;
+    }
     let node_key = Arc::new(settings.node_key());
+    // Settings validation has already refused demo providers in production mode.
+    let (sms, liveness): (Arc<dyn SmsSender>, Arc<dyn Liveness>) =
+        match (settings.sms, settings.liveness) {
+            (Provider::Demo, Provider::Demo) => (Arc::new(DemoSms), Arc::new(DemoLiveness)),
+        };
     Ok(AppState {
         settings: Arc::new(settings),
         db,
         node_key,
         clock,
+        sms,
+        liveness,
     })
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use wallet_core::{NodeKey, UnixTime};
 
+use crate::auth::providers::{Liveness, SmsSender};
 use crate::config::Settings;
 use crate::db::Db;
 
@@ -42,4 +43,6 @@ pub struct AppState {
     pub db: Db,
     pub node_key: Arc<NodeKey>,
     pub clock: Clock,
+    pub sms: Arc<dyn SmsSender>,
+    pub liveness: Arc<dyn Liveness>,
 }

@@ -5,6 +5,7 @@
 //! is production. One migrations folder per backend with the same migration names; queries are
 //! runtime-checked and use `$1` placeholders, which both backends accept.
 
+pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod certificates;

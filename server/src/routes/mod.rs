@@ -10,10 +10,23 @@
 //! | POST | /api/issuer/certificates/{id}/correct | department | issue the next version, supersede this one |
 //! | POST | /api/issuer/seal-keys/rotate | department | retire the current seal key, create a new one |
 //! | GET  | /api/audit/verify | anyone | recompute the audit hash chain |
+//! | POST | /api/wallet/otp | anyone | send a one-time code to a phone |
+//! | POST | /api/wallet/register | anyone | real-name registration bound to a phone |
+//! | POST | /api/wallet/login | anyone | password or one-time-code login |
+//! | POST | /api/wallet/refresh | session | swap a refresh token (once) |
+//! | POST | /api/wallet/logout | citizen | end the session now |
+//! | POST | /api/wallet/liveness | citizen | 实人 check; raises the session level |
+//! | GET  | /api/wallet/me | citizen | the signed-in person, masked |
+//! | POST | /api/wallet/devices | citizen | register a device key, get its signed binding |
+//! | GET  | /api/wallet/devices | citizen | the person's device keys |
+//! | POST | /api/wallet/devices/{key_id}/revoke | citizen | revoke a device key |
+//! | POST | /api/staff/login | anyone | clerk or reviewer login |
 
 mod audit;
+mod devices;
 mod health;
 mod issuance;
+mod session;
 mod trust;
 
 use std::path::PathBuf;
@@ -55,6 +68,19 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(issuance::rotate_seal_key),
         )
         .route("/api/audit/verify", get(audit::verify))
+        .route("/api/wallet/otp", post(session::send_otp))
+        .route("/api/wallet/register", post(session::register))
+        .route("/api/wallet/login", post(session::login))
+        .route("/api/wallet/refresh", post(session::refresh))
+        .route("/api/wallet/logout", post(session::logout))
+        .route("/api/wallet/liveness", post(session::liveness))
+        .route("/api/wallet/me", get(session::me))
+        .route(
+            "/api/wallet/devices",
+            post(devices::register).get(devices::list),
+        )
+        .route("/api/wallet/devices/{key_id}/revoke", post(devices::revoke))
+        .route("/api/staff/login", post(session::staff_login))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -12,6 +12,9 @@ use wallet_core::{CreditCode, ResidentId};
 pub const START: i64 = 1_790_000_000;
 pub const TOKEN: &str = "zhengzhou-amr-test-token-0001";
 pub const OTHER_TOKEN: &str = "zhengzhou-hrss-test-token-0002";
+pub const CLERK_PASSWORD: &str = "clerk-password-1";
+pub const PHONE: &str = "13800138000";
+pub const PASSWORD: &str = "correct horse battery";
 pub const CRANE_TYPE: &str = "11100000000013338W011";
 pub const LABOUR_TYPE: &str = "11100000000013338W055";
 
@@ -156,6 +159,14 @@ fields = [
   {{ name = "住址" }},
 ]
 
+[[staff]]
+id = "lh-clerk-01"
+name = "王窗口"
+role = "clerk"
+department = "{amr}"
+counter = "市民之家 3号窗口"
+password = "{CLERK_PASSWORD}"
+
 [[cert_types]]
 code = "{LABOUR_TYPE}"
 name = "就业创业证"
@@ -216,6 +227,70 @@ impl TestApp {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// Asks for a one-time code and returns it (the demo sender shows it).
+    pub async fn otp(&self, phone: &str, purpose: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/wallet/otp",
+                None,
+                &json!({"phone": phone, "purpose": purpose}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["demo"], true);
+        body["demo_code"].as_str().unwrap().to_owned()
+    }
+
+    /// Puts 张三 in the population registry and registers him; returns the token reply.
+    pub async fn register_citizen(&self) -> Value {
+        self.state
+            .db
+            .upsert_resident(&person(), "张三")
+            .await
+            .unwrap();
+        let code = self.otp(PHONE, "register").await;
+        let req = json!({"resident_id": person(), "name": "张三", "phone": PHONE, "code": code, "password": PASSWORD});
+        let (status, body) = self.post("/api/wallet/register", None, &req).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn clerk_login(&self) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/staff/login",
+                None,
+                &json!({"id": "lh-clerk-01", "password": CLERK_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
     }
 
     /// Issues the standard crane-operator certificate and returns the reply.

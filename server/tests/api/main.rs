@@ -4,3 +4,4 @@
 mod helpers;
 mod issuance;
 mod node;
+mod session;
