@@ -113,6 +113,8 @@ struct RawSettings {
     #[serde(default)]
     staff: Vec<StaffSettings>,
     #[serde(default)]
+    matters: Vec<crate::db::cases::Matter>,
+    #[serde(default)]
     sms: Provider,
     #[serde(default)]
     liveness: Provider,
@@ -131,6 +133,7 @@ pub struct Settings {
     pub departments: Vec<DepartmentSettings>,
     pub cert_types: Vec<CertTypeSettings>,
     pub staff: Vec<StaffSettings>,
+    pub matters: Vec<crate::db::cases::Matter>,
     pub sms: Provider,
     pub liveness: Provider,
 }
@@ -270,6 +273,20 @@ impl Settings {
                 ));
             }
         }
+        for m in &raw.matters {
+            if m.code.is_empty()
+                || m.code.len() > 64
+                || !m
+                    .code
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(invalid(
+                    "matters.code",
+                    format!("{:?}: 1 to 64 letters, digits, '-', '_' or '.'", m.code),
+                ));
+            }
+        }
         if raw.mode == Mode::Production {
             if raw.sms == Provider::Demo {
                 return Err(invalid(
@@ -300,6 +317,7 @@ impl Settings {
             departments: raw.departments,
             cert_types: raw.cert_types,
             staff: raw.staff,
+            matters: raw.matters,
             sms: raw.sms,
             liveness: raw.liveness,
         })

@@ -79,6 +79,9 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         })
         .await?;
     }
+    for m in &settings.matters {
+        db.upsert_matter(m).await?;
+    }
     for st in &settings.staff {
         let password_hash = auth::secrets::hash_password(st.password.expose())?;
         db.upsert_staff(&db::accounts::StaffRow {

@@ -403,3 +403,41 @@ impl Db {
         Ok(n == 1)
     }
 }
+
+impl Db {
+    pub async fn upsert_enterprise(
+        &self,
+        credit_code: &str,
+        name: &str,
+        legal_rep_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO enterprises (credit_code, name, legal_rep_id) VALUES ($1, $2, $3)
+             ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, legal_rep_id = excluded.legal_rep_id",
+        )
+        .bind(credit_code)
+        .bind(name)
+        .bind(legal_rep_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the person is the enterprise's legal representative or an appointed
+    /// certificate administrator.
+    pub async fn acts_for_enterprise(
+        &self,
+        credit_code: &str,
+        resident_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT 1 FROM enterprises WHERE credit_code = $1 AND legal_rep_id = $2
+             UNION SELECT 1 FROM enterprise_admins WHERE credit_code = $1 AND resident_id = $2",
+        )
+        .bind(credit_code)
+        .bind(resident_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+}

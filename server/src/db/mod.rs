@@ -7,9 +7,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod cases;
 pub mod catalog;
 pub mod certificates;
 pub mod departments;
+pub mod grants;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -21,9 +21,23 @@
 //! | GET  | /api/wallet/devices | citizen | the person's device keys |
 //! | POST | /api/wallet/devices/{key_id}/revoke | citizen | revoke a device key |
 //! | POST | /api/staff/login | anyone | clerk or reviewer login |
+//! | POST | /api/wallet/grants | citizen | store a grant signed on the phone |
+//! | GET  | /api/wallet/grants | citizen | grants given and received |
+//! | POST | /api/wallet/grants/{id}/revoke | citizen (holder) | revoke a grant |
+//! | GET  | /api/wallet/certificates | citizen | my certificates at this node |
+//! | GET  | /api/wallet/usage | citizen | 用证记录: who retrieved my certificates |
+//! | GET  | /api/counter/matters | clerk | matters and their materials |
+//! | POST | /api/counter/cases | clerk | open a case for a matter |
+//! | POST | /api/counter/cases/{id}/retrievals | clerk | scan a presentation, retrieve the certificate |
+//! | POST | /api/counter/retrievals/{id}/confirm | clerk | applicant confirmed: attach to the case |
+//! | POST | /api/counter/cases/{id}/finish | clerk | finish the case |
+//! | POST | /api/counter/cases/{id}/evaluation | clerk (rating pad) | the applicant's rating |
+//! | GET  | /api/archive/{code} | anyone with the code | the record behind a printed archive copy |
 
 mod audit;
+mod counter;
 mod devices;
+mod grants;
 mod health;
 mod issuance;
 mod session;
@@ -81,6 +95,26 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         )
         .route("/api/wallet/devices/{key_id}/revoke", post(devices::revoke))
         .route("/api/staff/login", post(session::staff_login))
+        .route("/api/wallet/grants", post(grants::create).get(grants::list))
+        .route("/api/wallet/grants/{id}/revoke", post(grants::revoke))
+        .route("/api/wallet/certificates", get(grants::certificates))
+        .route("/api/wallet/usage", get(grants::usage))
+        .route("/api/counter/matters", get(counter::matters))
+        .route("/api/counter/cases", post(counter::open_case))
+        .route(
+            "/api/counter/cases/{id}/retrievals",
+            post(counter::retrieve),
+        )
+        .route(
+            "/api/counter/retrievals/{id}/confirm",
+            post(counter::confirm),
+        )
+        .route("/api/counter/cases/{id}/finish", post(counter::finish))
+        .route(
+            "/api/counter/cases/{id}/evaluation",
+            post(counter::evaluate),
+        )
+        .route("/api/archive/{code}", get(counter::archive))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -10,6 +10,11 @@ use crate::state::AppState;
 /// The trust list of this node's departments. Retired keys stay listed with their end, so what
 /// they sealed before a rotation keeps verifying.
 pub async fn trust_list(State(s): State<AppState>) -> Result<Json<TrustList>, ApiError> {
+    Ok(Json(node_trust_list(&s).await?))
+}
+
+/// The seal keys of this node's departments as a trust list.
+pub async fn node_trust_list(s: &AppState) -> Result<TrustList, ApiError> {
     let entries =
         s.db.seal_keys()
             .await?
@@ -24,7 +29,7 @@ pub async fn trust_list(State(s): State<AppState>) -> Result<Json<TrustList>, Ap
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(Json(TrustList::new(entries)))
+    Ok(TrustList::new(entries))
 }
 
 /// The certificate catalog (证照目录) of this node.

@@ -15,6 +15,9 @@ pub const OTHER_TOKEN: &str = "zhengzhou-hrss-test-token-0002";
 pub const CLERK_PASSWORD: &str = "clerk-password-1";
 pub const PHONE: &str = "13800138000";
 pub const PASSWORD: &str = "correct horse battery";
+pub const CRANE_MATTER: &str = "411100-JS-0042";
+pub const OTHER_MATTER: &str = "411100-JS-0043";
+pub const GRANTEE_PHONE: &str = "13900139000";
 pub const CRANE_TYPE: &str = "11100000000013338W011";
 pub const LABOUR_TYPE: &str = "11100000000013338W055";
 
@@ -26,6 +29,12 @@ pub fn amr() -> String {
 
 pub fn hrss() -> String {
     CreditCode::with_check_char("11410100MB7654321")
+        .unwrap()
+        .to_string()
+}
+
+pub fn grantee() -> String {
+    ResidentId::with_check_digit("41110219900101002")
         .unwrap()
         .to_string()
 }
@@ -167,6 +176,21 @@ department = "{amr}"
 counter = "市民之家 3号窗口"
 password = "{CLERK_PASSWORD}"
 
+[[matters]]
+code = "{CRANE_MATTER}"
+name = "建筑起重机械设备使用登记"
+department = "{amr}"
+materials = [
+  {{ name = "建筑起重机械设备使用登记表" }},
+  {{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目", "证书编号"] }},
+]
+
+[[matters]]
+code = "{OTHER_MATTER}"
+name = "建筑起重机械设备安装告知"
+department = "{amr}"
+materials = [{{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目"] }}]
+
 [[cert_types]]
 code = "{LABOUR_TYPE}"
 name = "就业创业证"
@@ -181,7 +205,24 @@ fields = [{{ name = "证号", required = true }}]
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let db = TestDb::new(backend).await;
+    spawn_on(TestDb::new(backend).await).await
+}
+
+/// Another server process of the same node on the same database (as several processes behind
+/// a load balancer would run).
+pub async fn spawn_second(first: &TestApp) -> TestApp {
+    let db = TestDb {
+        url: first._db.url.clone(),
+        pg_name: None,
+        _dir: None,
+    };
+    let app = spawn_on(db).await;
+    app.time
+        .store(first.time.load(Ordering::SeqCst), Ordering::SeqCst);
+    app
+}
+
+async fn spawn_on(db: TestDb) -> TestApp {
     let time = Arc::new(AtomicI64::new(START));
     let t = time.clone();
     let state = server::start(
@@ -279,6 +320,31 @@ impl TestApp {
         let (status, body) = self.post("/api/wallet/register", None, &req).await;
         assert_eq!(status, 201, "{body}");
         body
+    }
+
+    /// Registers a person with a device key; returns (access token, device key).
+    pub async fn citizen_with_device(
+        &self,
+        id: &str,
+        name: &str,
+        phone: &str,
+    ) -> (String, wallet_core::DeviceKey) {
+        self.state.db.upsert_resident(id, name).await.unwrap();
+        let code = self.otp(phone, "register").await;
+        let req = json!({"resident_id": id, "name": name, "phone": phone, "code": code});
+        let (status, body) = self.post("/api/wallet/register", None, &req).await;
+        assert_eq!(status, 201, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        let key = wallet_core::DeviceKey::generate().unwrap();
+        let (status, body) = self
+            .post(
+                "/api/wallet/devices",
+                Some(&token),
+                &json!({"public_key": key.public_key().to_string()}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (token, key)
     }
 
     pub async fn clerk_login(&self) -> Value {

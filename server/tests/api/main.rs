@@ -1,6 +1,7 @@
 //! Behaviour of one node over HTTP, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod counter;
 mod helpers;
 mod issuance;
 mod node;

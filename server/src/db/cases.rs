@@ -1,0 +1,391 @@
+//! Matters, cases at the counter, retrievals, attachments and evaluations.
+
+use sqlx::{AnyConnection, Row};
+
+use super::audit::{append, AuditEntry};
+use super::Db;
+
+/// One required material of a matter, and the certificate type that can replace it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Material {
+    pub name: String,
+    /// The catalog type whose e-certificate replaces this material, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_type: Option<String>,
+    /// The certificate fields this matter needs; only these leave the issuing node.
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// 政务服务事项.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Matter {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub materials: Vec<Material>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseRow {
+    pub id: String,
+    pub matter: String,
+    pub clerk: String,
+    pub counter: String,
+    pub status: String,
+    pub opened_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RetrievalRow {
+    pub id: String,
+    pub correlation_id: String,
+    pub case_id: String,
+    pub cert_id: String,
+    pub holder_id: String,
+    pub matter: String,
+    pub material: String,
+    pub presenter: String,
+    pub grant_id: Option<String>,
+    pub sealed: String,
+    pub receipt: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttachmentRow {
+    pub id: String,
+    pub case_id: String,
+    pub retrieval_id: String,
+    pub verification_code: String,
+    pub confirmed_at: i64,
+}
+
+/// One use of a holder's certificate, as 用证记录 shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UsageRow {
+    pub at: i64,
+    pub cert_id: String,
+    pub matter: String,
+    pub counter: String,
+    pub clerk: String,
+    pub grant_id: Option<String>,
+}
+
+/// Why a retrieval could not be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// The presentation's nonce was consumed before.
+    NonceUsed,
+    /// The grant was revoked or used up between check and record.
+    GrantSpent,
+}
+
+fn case_from(r: &sqlx::any::AnyRow) -> Result<CaseRow, sqlx::Error> {
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        matter: r.try_get("matter")?,
+        clerk: r.try_get("clerk")?,
+        counter: r.try_get("counter")?,
+        status: r.try_get("status")?,
+        opened_at: r.try_get("opened_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+fn retrieval_from(r: &sqlx::any::AnyRow) -> Result<RetrievalRow, sqlx::Error> {
+    Ok(RetrievalRow {
+        id: r.try_get("id")?,
+        correlation_id: r.try_get("correlation_id")?,
+        case_id: r.try_get("case_id")?,
+        cert_id: r.try_get("cert_id")?,
+        holder_id: r.try_get("holder_id")?,
+        matter: r.try_get("matter")?,
+        material: r.try_get("material")?,
+        presenter: r.try_get("presenter")?,
+        grant_id: r.try_get("grant_id")?,
+        sealed: r.try_get("sealed")?,
+        receipt: r.try_get("receipt")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// Consumes a presentation nonce inside the caller's transaction; false when already used.
+/// The primary key makes this hold across processes sharing one database.
+pub async fn consume_nonce(
+    conn: &mut AnyConnection,
+    nonce: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query("INSERT INTO nonces (nonce, consumed_at, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(nonce)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+impl Db {
+    pub async fn upsert_matter(&self, m: &Matter) -> Result<(), sqlx::Error> {
+        let materials =
+            serde_json::to_string(&m.materials).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "INSERT INTO matters (code, name, department, materials) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, department = excluded.department,
+               materials = excluded.materials",
+        )
+        .bind(&m.code)
+        .bind(&m.name)
+        .bind(&m.department)
+        .bind(materials)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn matter_from(r: &sqlx::any::AnyRow) -> Result<Matter, sqlx::Error> {
+        let materials: String = r.try_get("materials")?;
+        Ok(Matter {
+            code: r.try_get("code")?,
+            name: r.try_get("name")?,
+            department: r.try_get("department")?,
+            materials: serde_json::from_str(&materials)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        })
+    }
+
+    pub async fn matter(&self, code: &str) -> Result<Option<Matter>, sqlx::Error> {
+        sqlx::query("SELECT * FROM matters WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::matter_from)
+            .transpose()
+    }
+
+    pub async fn matters(&self) -> Result<Vec<Matter>, sqlx::Error> {
+        sqlx::query("SELECT * FROM matters ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(Self::matter_from)
+            .collect()
+    }
+
+    pub async fn open_case(&self, c: &CaseRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO cases (id, matter, clerk, counter, status, opened_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&c.id)
+        .bind(&c.matter)
+        .bind(&c.clerk)
+        .bind(&c.counter)
+        .bind(&c.status)
+        .bind(c.opened_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn case(&self, id: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+        sqlx::query("SELECT * FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(case_from)
+            .transpose()
+    }
+
+    /// Records a granted retrieval in one transaction: the nonce is consumed, the grant's use
+    /// counted (within its limit, while not revoked), the retrieval stored and audited. Either
+    /// all of it happens or none.
+    pub async fn record_retrieval(
+        &self,
+        r: &RetrievalRow,
+        nonce: &str,
+        nonce_expires: i64,
+        audit: &AuditEntry,
+    ) -> Result<Result<(), RecordError>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if !consume_nonce(&mut tx, nonce, r.created_at, nonce_expires).await? {
+            tx.rollback().await?;
+            return Ok(Err(RecordError::NonceUsed));
+        }
+        if let Some(grant) = &r.grant_id {
+            let n = sqlx::query(
+                "UPDATE grants SET uses = uses + 1 WHERE id = $1 AND revoked_at IS NULL
+                 AND (use_limit IS NULL OR uses < use_limit)",
+            )
+            .bind(grant)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                tx.rollback().await?;
+                return Ok(Err(RecordError::GrantSpent));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO retrievals (id, correlation_id, case_id, cert_id, holder_id, matter, material, presenter,
+               grant_id, sealed, receipt, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&r.id)
+        .bind(&r.correlation_id)
+        .bind(&r.case_id)
+        .bind(&r.cert_id)
+        .bind(&r.holder_id)
+        .bind(&r.matter)
+        .bind(&r.material)
+        .bind(&r.presenter)
+        .bind(&r.grant_id)
+        .bind(&r.sealed)
+        .bind(&r.receipt)
+        .bind(r.created_at)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Records a refused attempt: its audit entry, and the nonce when the code itself was
+    /// genuine (so a refused code cannot be tried again).
+    pub async fn record_refusal(
+        &self,
+        nonce: Option<(&str, i64)>,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some((n, expires)) = nonce {
+            consume_nonce(&mut tx, n, now, expires).await?;
+        }
+        append(&mut tx, audit).await?;
+        tx.commit().await
+    }
+
+    pub async fn retrieval(&self, id: &str) -> Result<Option<RetrievalRow>, sqlx::Error> {
+        sqlx::query("SELECT * FROM retrievals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(retrieval_from)
+            .transpose()
+    }
+
+    /// Turns a retrieval into an attachment of its case, once.
+    pub async fn attach(&self, a: &AttachmentRow) -> Result<bool, sqlx::Error> {
+        let n = sqlx::query(
+            "INSERT INTO attachments (id, case_id, retrieval_id, verification_code, confirmed_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(&a.id)
+        .bind(&a.case_id)
+        .bind(&a.retrieval_id)
+        .bind(&a.verification_code)
+        .bind(a.confirmed_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    fn attachment_from(r: &sqlx::any::AnyRow) -> Result<AttachmentRow, sqlx::Error> {
+        Ok(AttachmentRow {
+            id: r.try_get("id")?,
+            case_id: r.try_get("case_id")?,
+            retrieval_id: r.try_get("retrieval_id")?,
+            verification_code: r.try_get("verification_code")?,
+            confirmed_at: r.try_get("confirmed_at")?,
+        })
+    }
+
+    pub async fn attachment_by_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<AttachmentRow>, sqlx::Error> {
+        sqlx::query("SELECT * FROM attachments WHERE verification_code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::attachment_from)
+            .transpose()
+    }
+
+    pub async fn attachment_of(
+        &self,
+        retrieval_id: &str,
+    ) -> Result<Option<AttachmentRow>, sqlx::Error> {
+        sqlx::query("SELECT * FROM attachments WHERE retrieval_id = $1")
+            .bind(retrieval_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::attachment_from)
+            .transpose()
+    }
+
+    /// Finishes an open case of this clerk; false when it is not open or not theirs.
+    pub async fn finish_case(&self, id: &str, clerk: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let n = sqlx::query("UPDATE cases SET status = 'finished', finished_at = $1 WHERE id = $2 AND clerk = $3 AND status = 'open'")
+            .bind(now)
+            .bind(id)
+            .bind(clerk)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Records the applicant's rating of a finished case, once.
+    pub async fn evaluate(
+        &self,
+        case_id: &str,
+        score: i64,
+        comment: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let n = sqlx::query("INSERT INTO evaluations (case_id, score, comment, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(case_id)
+            .bind(score)
+            .bind(comment)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Every retrieval of a holder's certificates, newest first (用证记录).
+    pub async fn usage_of_holder(&self, holder_id: &str) -> Result<Vec<UsageRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT r.created_at, r.cert_id, r.matter, c.counter, c.clerk, r.grant_id
+             FROM retrievals r JOIN cases c ON c.id = r.case_id
+             WHERE r.holder_id = $1 ORDER BY r.created_at DESC",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UsageRow {
+                    at: r.try_get(0)?,
+                    cert_id: r.try_get(1)?,
+                    matter: r.try_get(2)?,
+                    counter: r.try_get(3)?,
+                    clerk: r.try_get(4)?,
+                    grant_id: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}
