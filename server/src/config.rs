@@ -62,6 +62,16 @@ pub struct StaffSettings {
     pub password: Secret,
 }
 
+/// An enterprise with its legal representative and appointed certificate administrators.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EnterpriseSettings {
+    pub credit_code: String,
+    pub name: String,
+    pub legal_rep_id: String,
+    #[serde(default)]
+    pub admins: Vec<String>,
+}
+
 /// A department whose business system issues certificates through this node.
 #[derive(Clone, Debug, Deserialize)]
 pub struct DepartmentSettings {
@@ -115,6 +125,8 @@ struct RawSettings {
     #[serde(default)]
     matters: Vec<crate::db::cases::Matter>,
     #[serde(default)]
+    enterprises: Vec<EnterpriseSettings>,
+    #[serde(default)]
     sms: Provider,
     #[serde(default)]
     liveness: Provider,
@@ -134,6 +146,7 @@ pub struct Settings {
     pub cert_types: Vec<CertTypeSettings>,
     pub staff: Vec<StaffSettings>,
     pub matters: Vec<crate::db::cases::Matter>,
+    pub enterprises: Vec<EnterpriseSettings>,
     pub sms: Provider,
     pub liveness: Provider,
 }
@@ -273,6 +286,16 @@ impl Settings {
                 ));
             }
         }
+        for e in &raw.enterprises {
+            e.credit_code
+                .parse::<CreditCode>()
+                .map_err(|err| invalid("enterprises.credit_code", err))?;
+            for person in std::iter::once(&e.legal_rep_id).chain(&e.admins) {
+                person
+                    .parse::<wallet_core::ResidentId>()
+                    .map_err(|err| invalid("enterprises.legal_rep_id/admins", err))?;
+            }
+        }
         for m in &raw.matters {
             if m.code.is_empty()
                 || m.code.len() > 64
@@ -318,6 +341,7 @@ impl Settings {
             cert_types: raw.cert_types,
             staff: raw.staff,
             matters: raw.matters,
+            enterprises: raw.enterprises,
             sms: raw.sms,
             liveness: raw.liveness,
         })

@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 
@@ -79,6 +80,13 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         })
         .await?;
     }
+    for e in &settings.enterprises {
+        db.upsert_enterprise(&e.credit_code, &e.name, &e.legal_rep_id)
+            .await?;
+        for admin in &e.admins {
+            db.add_enterprise_admin(&e.credit_code, admin).await?;
+        }
+    }
     for m in &settings.matters {
         db.upsert_matter(m).await?;
     }
@@ -107,5 +115,6 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         clock,
         sms,
         liveness,
+        metrics: Arc::default(),
     })
 }

@@ -45,4 +45,5 @@ pub struct AppState {
     pub clock: Clock,
     pub sms: Arc<dyn SmsSender>,
     pub liveness: Arc<dyn Liveness>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod departments;
 pub mod grants;
+pub mod objections;
 
 use std::str::FromStr;
 use std::time::Duration;

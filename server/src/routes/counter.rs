@@ -325,9 +325,13 @@ pub async fn retrieve(
         Err(r) => Err(r),
     };
     match outcome {
-        Ok(done) => Ok((StatusCode::CREATED, Json(done))),
+        Ok(done) => {
+            s.metrics.record_retrieval("ok");
+            Ok((StatusCode::CREATED, Json(done)))
+        }
         Err(Refusal { error, genuine }) => {
             let (_, code, _) = error.parts();
+            s.metrics.record_retrieval(code);
             let entry = scan_audit(&s, &ctx, code, "");
             let nonce = genuine
                 .as_ref()

@@ -192,6 +192,90 @@ pub async fn certificates(
     ))
 }
 
+/// Whether I may see this certificate: I hold it, or I act for the enterprise that does.
+async fn may_see(
+    s: &AppState,
+    me: &Citizen,
+    holder_kind: &str,
+    holder_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(holder_id == me.resident_id
+        || (holder_kind == "enterprise"
+            && s.db.acts_for_enterprise(holder_id, &me.resident_id).await?))
+}
+
+/// 证照详情.
+pub async fn certificate(
+    State(s): State<AppState>,
+    me: Citizen,
+    Path(id): Path<String>,
+) -> Result<Json<MyCertificate>, ApiError> {
+    let not_found = || ApiError::NotFound {
+        code: "certificate_not_found",
+        what: "certificate",
+    };
+    let c = s.db.certificate(&id).await?.ok_or_else(not_found)?;
+    if !may_see(&s, &me, &c.holder_kind, &c.holder_id).await? {
+        return Err(not_found());
+    }
+    Ok(Json(MyCertificate {
+        id: c.id,
+        type_code: c.type_code,
+        status: c.status,
+        valid_from: c.valid_from,
+        valid_until: c.valid_until,
+        sealed: c.sealed,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnterpriseQuery {
+    /// 统一社会信用代码 or the enterprise's full name.
+    pub q: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnterpriseCertificates {
+    pub credit_code: String,
+    pub name: String,
+    pub certificates: Vec<MyCertificate>,
+}
+
+/// 企业证照: the certificates of an enterprise I represent or administer, found by credit code
+/// or full name. Anyone else gets the same "not found" as for an unknown enterprise.
+pub async fn enterprise(
+    State(s): State<AppState>,
+    me: Citizen,
+    axum::extract::Query(q): axum::extract::Query<EnterpriseQuery>,
+) -> Result<Json<EnterpriseCertificates>, ApiError> {
+    let not_found = || ApiError::NotFound {
+        code: "enterprise_not_found",
+        what: "enterprise",
+    };
+    let (code, name) = s.db.enterprise(q.q.trim()).await?.ok_or_else(not_found)?;
+    if !s.db.acts_for_enterprise(&code, &me.resident_id).await? {
+        return Err(not_found());
+    }
+    let certificates =
+        s.db.certificates_of_holder(&code)
+            .await?
+            .into_iter()
+            .map(|c| MyCertificate {
+                id: c.id,
+                type_code: c.type_code,
+                status: c.status,
+                valid_from: c.valid_from,
+                valid_until: c.valid_until,
+                sealed: c.sealed,
+            })
+            .collect();
+    Ok(Json(EnterpriseCertificates {
+        credit_code: code,
+        name,
+        certificates,
+    }))
+}
+
 /// 用证记录: every retrieval of my certificates — when, which matter, which counter and clerk.
 pub async fn usage(
     State(s): State<AppState>,

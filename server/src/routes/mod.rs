@@ -1,38 +1,5 @@
-//! Every route of a node, in one place.
-//!
-//! | method | path | who | what |
-//! |---|---|---|---|
-//! | GET  | /healthz | anyone | region, tier, database backend, version |
-//! | GET  | /api/trust-list | anyone | seal keys of this node's departments, current and retired |
-//! | GET  | /api/catalog | anyone | certificate types with their field schemas |
-//! | POST | /api/issuer/certificates | department | issue and seal a certificate |
-//! | POST | /api/issuer/certificates/{id}/revoke | department | revoke a current certificate |
-//! | POST | /api/issuer/certificates/{id}/correct | department | issue the next version, supersede this one |
-//! | POST | /api/issuer/seal-keys/rotate | department | retire the current seal key, create a new one |
-//! | GET  | /api/audit/verify | anyone | recompute the audit hash chain |
-//! | POST | /api/wallet/otp | anyone | send a one-time code to a phone |
-//! | POST | /api/wallet/register | anyone | real-name registration bound to a phone |
-//! | POST | /api/wallet/login | anyone | password or one-time-code login |
-//! | POST | /api/wallet/refresh | session | swap a refresh token (once) |
-//! | POST | /api/wallet/logout | citizen | end the session now |
-//! | POST | /api/wallet/liveness | citizen | 实人 check; raises the session level |
-//! | GET  | /api/wallet/me | citizen | the signed-in person, masked |
-//! | POST | /api/wallet/devices | citizen | register a device key, get its signed binding |
-//! | GET  | /api/wallet/devices | citizen | the person's device keys |
-//! | POST | /api/wallet/devices/{key_id}/revoke | citizen | revoke a device key |
-//! | POST | /api/staff/login | anyone | clerk or reviewer login |
-//! | POST | /api/wallet/grants | citizen | store a grant signed on the phone |
-//! | GET  | /api/wallet/grants | citizen | grants given and received |
-//! | POST | /api/wallet/grants/{id}/revoke | citizen (holder) | revoke a grant |
-//! | GET  | /api/wallet/certificates | citizen | my certificates at this node |
-//! | GET  | /api/wallet/usage | citizen | 用证记录: who retrieved my certificates |
-//! | GET  | /api/counter/matters | clerk | matters and their materials |
-//! | POST | /api/counter/cases | clerk | open a case for a matter |
-//! | POST | /api/counter/cases/{id}/retrievals | clerk | scan a presentation, retrieve the certificate |
-//! | POST | /api/counter/retrievals/{id}/confirm | clerk | applicant confirmed: attach to the case |
-//! | POST | /api/counter/cases/{id}/finish | clerk | finish the case |
-//! | POST | /api/counter/cases/{id}/evaluation | clerk (rating pad) | the applicant's rating |
-//! | GET  | /api/archive/{code} | anyone with the code | the record behind a printed archive copy |
+//! Every route of a node, in one place: `ROUTES` documents them (and feeds the OpenAPI
+//! document), `router` wires them.
 
 mod audit;
 mod counter;
@@ -40,6 +7,8 @@ mod devices;
 mod grants;
 mod health;
 mod issuance;
+mod objections;
+mod openapi;
 mod session;
 mod trust;
 
@@ -55,6 +24,253 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// One documented route.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub who: &'static str,
+    pub what: &'static str,
+}
+
+/// Every route: method, path, who may call it, what it does.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/healthz",
+        who: "anyone",
+        what: "region, tier, database backend, version",
+    },
+    Route {
+        method: "GET",
+        path: "/api/trust-list",
+        who: "anyone",
+        what: "seal keys of this node's departments, current and retired",
+    },
+    Route {
+        method: "GET",
+        path: "/api/catalog",
+        who: "anyone",
+        what: "certificate types with their field schemas",
+    },
+    Route {
+        method: "POST",
+        path: "/api/issuer/certificates",
+        who: "department",
+        what: "issue and seal a certificate",
+    },
+    Route {
+        method: "POST",
+        path: "/api/issuer/certificates/{id}/revoke",
+        who: "department",
+        what: "revoke a current certificate",
+    },
+    Route {
+        method: "POST",
+        path: "/api/issuer/certificates/{id}/correct",
+        who: "department",
+        what: "issue the next version, supersede this one",
+    },
+    Route {
+        method: "POST",
+        path: "/api/issuer/seal-keys/rotate",
+        who: "department",
+        what: "retire the current seal key, create a new one",
+    },
+    Route {
+        method: "GET",
+        path: "/api/audit/verify",
+        who: "anyone",
+        what: "recompute the audit hash chain",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/otp",
+        who: "anyone",
+        what: "send a one-time code to a phone",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/register",
+        who: "anyone",
+        what: "real-name registration bound to a phone",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/login",
+        who: "anyone",
+        what: "password or one-time-code login",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/refresh",
+        who: "session",
+        what: "swap a refresh token (once)",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/logout",
+        who: "citizen",
+        what: "end the session now",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/liveness",
+        who: "citizen",
+        what: "实人 check; raises the session level",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/me",
+        who: "citizen",
+        what: "the signed-in person, masked",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/devices",
+        who: "citizen",
+        what: "register a device key, get its signed binding",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/devices",
+        who: "citizen",
+        what: "the person's device keys",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/devices/{key_id}/revoke",
+        who: "citizen",
+        what: "revoke a device key",
+    },
+    Route {
+        method: "POST",
+        path: "/api/staff/login",
+        who: "anyone",
+        what: "clerk or reviewer login",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/grants",
+        who: "citizen",
+        what: "store a grant signed on the phone",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/grants",
+        who: "citizen",
+        what: "grants given and received",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/grants/{id}/revoke",
+        who: "citizen (holder)",
+        what: "revoke a grant",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/certificates",
+        who: "citizen",
+        what: "my certificates at this node",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/certificates/{id}",
+        who: "citizen",
+        what: "证照详情 (mine, or my enterprise's)",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/enterprise",
+        who: "citizen",
+        what: "企业证照 by credit code or full name",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/usage",
+        who: "citizen",
+        what: "用证记录: who retrieved my certificates",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/objections",
+        who: "citizen",
+        what: "异议 against my certificate; marks it disputed",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/objections",
+        who: "citizen",
+        what: "my objections and their decisions",
+    },
+    Route {
+        method: "GET",
+        path: "/api/issuer/objections",
+        who: "department",
+        what: "objections against its certificates",
+    },
+    Route {
+        method: "POST",
+        path: "/api/issuer/objections/{id}/decide",
+        who: "department",
+        what: "decide an open objection",
+    },
+    Route {
+        method: "GET",
+        path: "/api/counter/matters",
+        who: "clerk",
+        what: "matters and their materials",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases",
+        who: "clerk",
+        what: "open a case for a matter",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/retrievals",
+        who: "clerk",
+        what: "scan a presentation, retrieve the certificate",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/retrievals/{id}/confirm",
+        who: "clerk",
+        what: "applicant confirmed: attach to the case",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/finish",
+        who: "clerk",
+        what: "finish the case",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/evaluation",
+        who: "clerk (rating pad)",
+        what: "the applicant's rating",
+    },
+    Route {
+        method: "GET",
+        path: "/api/archive/{code}",
+        who: "anyone with the code",
+        what: "the record behind a printed archive copy",
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        who: "operators",
+        what: "Prometheus metrics of this process",
+    },
+    Route {
+        method: "GET",
+        path: "/api/openapi.json",
+        who: "anyone",
+        what: "this document",
+    },
+];
 
 /// Request bodies above this are refused before parsing.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -98,7 +314,18 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/api/wallet/grants", post(grants::create).get(grants::list))
         .route("/api/wallet/grants/{id}/revoke", post(grants::revoke))
         .route("/api/wallet/certificates", get(grants::certificates))
+        .route("/api/wallet/certificates/{id}", get(grants::certificate))
+        .route("/api/wallet/enterprise", get(grants::enterprise))
         .route("/api/wallet/usage", get(grants::usage))
+        .route(
+            "/api/wallet/objections",
+            post(objections::file).get(objections::mine),
+        )
+        .route("/api/issuer/objections", get(objections::for_issuer))
+        .route(
+            "/api/issuer/objections/{id}/decide",
+            post(objections::decide),
+        )
         .route("/api/counter/matters", get(counter::matters))
         .route("/api/counter/cases", post(counter::open_case))
         .route(
@@ -115,7 +342,13 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(counter::evaluate),
         )
         .route("/api/archive/{code}", get(counter::archive))
+        .route("/metrics", get(crate::metrics::expose))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/api/{*rest}", axum::routing::any(not_found))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -33,6 +33,14 @@ pub fn hrss() -> String {
         .to_string()
 }
 
+pub const LICENCE_TYPE: &str = "11100000000013338W070";
+
+pub fn firm() -> String {
+    CreditCode::with_check_char("91411100MA4567890")
+        .unwrap()
+        .to_string()
+}
+
 pub fn grantee() -> String {
     ResidentId::with_check_digit("41110219900101002")
         .unwrap()
@@ -192,6 +200,20 @@ department = "{amr}"
 materials = [{{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目"] }}]
 
 [[cert_types]]
+code = "{LICENCE_TYPE}"
+name = "营业执照"
+department = "{amr}"
+holder_kind = "enterprise"
+disclosable = true
+fields = [{{ name = "名称", required = true, disclosable = true }}, {{ name = "住所", required = true }}]
+
+[[enterprises]]
+credit_code = "{firm}"
+name = "漯河市起重机械安装有限公司"
+legal_rep_id = "{rep}"
+admins = ["{admin}"]
+
+[[cert_types]]
 code = "{LABOUR_TYPE}"
 name = "就业创业证"
 department = "{hrss}"
@@ -199,7 +221,10 @@ holder_kind = "person"
 fields = [{{ name = "证号", required = true }}]
 "#,
         amr = amr(),
-        hrss = hrss()
+        hrss = hrss(),
+        firm = firm(),
+        rep = person(),
+        admin = grantee(),
     );
     Settings::from_toml(&text, |_| None).unwrap()
 }

@@ -5,4 +5,5 @@ mod counter;
 mod helpers;
 mod issuance;
 mod node;
+mod objections;
 mod session;

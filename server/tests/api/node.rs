@@ -131,3 +131,77 @@ both_backends!(an_oversized_body_is_refused, |backend| async move {
     assert_eq!(status, 413);
     assert_eq!(body["code"], "payload_too_large");
 });
+
+both_backends!(
+    every_documented_route_is_routed_and_in_the_openapi_document,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let (status, doc) = app.get("/api/openapi.json").await;
+        assert_eq!(status, 200);
+        assert_eq!(doc["openapi"], "3.1.0");
+        for r in server::routes::ROUTES {
+            let op = &doc["paths"][r.path][r.method.to_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} missing from the document",
+                r.method,
+                r.path
+            );
+            assert!(op["responses"]["4XX"].is_object());
+            let path = r
+                .path
+                .replace("{id}", "x")
+                .replace("{key_id}", "x")
+                .replace("{code}", "x");
+            let method = reqwest::Method::from_bytes(r.method.as_bytes()).unwrap();
+            let resp = app
+                .client
+                .request(method, format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            assert_ne!(
+                body["code"], "route_not_found",
+                "{} {} is documented but not routed",
+                r.method, r.path
+            );
+            assert!(
+                status < 500,
+                "{} {} answered {status} without input",
+                r.method,
+                r.path
+            );
+        }
+    }
+);
+
+both_backends!(
+    metrics_count_requests_by_route_and_retrievals_by_result,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        app.get("/healthz").await;
+        app.issue_crane_certificate().await;
+        let text = app
+            .client
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains(
+                r#"ecert_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"route="/api/issuer/certificates",status="201"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("ecert_http_request_duration_seconds_bucket"));
+    }
+);
