@@ -38,6 +38,8 @@ pub enum ApiError {
     },
     #[error("payload too large")]
     TooLarge,
+    #[error("request took too long")]
+    Timeout,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -80,6 +82,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "提交的内容过大",
+            ),
+            ApiError::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "系统繁忙，请稍后重试",
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

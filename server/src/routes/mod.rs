@@ -19,7 +19,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -350,10 +349,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             crate::metrics::track,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(axum::middleware::from_fn(deadline))
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     match static_root {
@@ -361,6 +357,20 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             .nest_service("/pkg", ServeDir::new(root.join("pkg")))
             .fallback_service(ServeFile::new(root.join("index.html"))),
         None => api,
+    }
+}
+
+/// Ends any request that runs past `REQUEST_TIMEOUT` with a problem response. The work in
+/// flight is dropped at an await point; database transactions roll back when dropped, so a
+/// timed-out write leaves nothing half done.
+async fn deadline(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
     }
 }
 
