@@ -72,6 +72,10 @@ fields = [
             source,
         })?;
     }
-    let settings = Settings::load(&path, |k| std::env::var(k).ok())?;
+    let mut settings = Settings::load(&path, |k| std::env::var(k).ok())?;
+    // The address given on the command line wins over the one written on first start.
+    settings.listen = listen
+        .parse()
+        .map_err(|e| ConfigError::Invalid("listen", format!("{e}")))?;
     Ok((settings, path))
 }
