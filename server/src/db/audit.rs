@@ -49,6 +49,38 @@ pub struct ChainBreak {
     pub reason: &'static str,
 }
 
+impl AuditEntry {
+    /// An entry for an action that is not a retrieval (issuance, grants, devices, objections):
+    /// its correlation id is derived from action and subject, and the request hash covers the
+    /// detail.
+    pub fn action(
+        at: i64,
+        action: &str,
+        actor: String,
+        subject: &str,
+        detail: String,
+        response: &str,
+    ) -> Self {
+        AuditEntry {
+            at,
+            correlation_id: hex_sha256(format!("{action}:{subject}").as_bytes())[..32].to_owned(),
+            action: action.into(),
+            actor,
+            subject: subject.into(),
+            request_hash: hex_sha256(detail.as_bytes()),
+            detail,
+            result: "ok".into(),
+            response_hash: hex_sha256(response.as_bytes()),
+            latency_ms: 0,
+        }
+    }
+}
+
+/// How a citizen appears in the audit log: a hash, so the log holds no resident IDs.
+pub fn citizen_actor(resident_id: &str) -> String {
+    format!("citizen:{}", &hex_sha256(resident_id.as_bytes())[..16])
+}
+
 pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

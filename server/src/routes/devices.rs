@@ -10,7 +10,7 @@ use wallet_core::{DeviceBinding, PublicKey};
 
 use crate::auth::Citizen;
 use crate::db::accounts::DeviceRow;
-use crate::db::audit::{hex_sha256, AuditEntry};
+use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::error::{rule, ApiError};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -28,21 +28,14 @@ pub struct Registered {
 }
 
 fn audit(s: &AppState, action: &str, me: &Citizen, key_id: &str) -> AuditEntry {
-    AuditEntry {
-        at: s.clock.now(),
-        correlation_id: hex_sha256(format!("{action}:{key_id}").as_bytes())[..32].to_owned(),
-        action: action.into(),
-        actor: format!(
-            "citizen:{}",
-            hex_sha256(me.resident_id.as_bytes())[..16].to_owned()
-        ),
-        subject: key_id.into(),
-        detail: "{}".into(),
-        result: "ok".into(),
-        request_hash: String::new(),
-        response_hash: String::new(),
-        latency_ms: 0,
-    }
+    AuditEntry::action(
+        s.clock.now(),
+        action,
+        citizen_actor(&me.resident_id),
+        key_id,
+        "{}".into(),
+        "",
+    )
 }
 
 /// Registers the phone's public key for the signed-in person.

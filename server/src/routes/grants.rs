@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use wallet_core::{Grant, Holder, PublicKey};
 
 use crate::auth::Citizen;
-use crate::db::audit::{hex_sha256, AuditEntry};
+use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::db::cases::UsageRow;
 use crate::db::grants::GrantRow;
 use crate::error::{rule, ApiError};
@@ -23,18 +23,14 @@ pub struct NewGrant {
 }
 
 fn audit(s: &AppState, action: &str, me: &Citizen, subject: &str, detail: String) -> AuditEntry {
-    AuditEntry {
-        at: s.clock.now(),
-        correlation_id: hex_sha256(format!("{action}:{subject}").as_bytes())[..32].to_owned(),
-        action: action.into(),
-        actor: format!("citizen:{}", &hex_sha256(me.resident_id.as_bytes())[..16]),
-        subject: subject.into(),
-        request_hash: hex_sha256(detail.as_bytes()),
+    AuditEntry::action(
+        s.clock.now(),
+        action,
+        citizen_actor(&me.resident_id),
+        subject,
         detail,
-        result: "ok".into(),
-        response_hash: String::new(),
-        latency_ms: 0,
-    }
+        "",
+    )
 }
 
 /// Stores a grant after checking it: signed by one of my live device keys, I am the holder

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use wallet_core::certificate::{Field, MAX_FIELD_VALUE, MAX_TEXT};
 use wallet_core::{CertId, Certificate, CreditCode, Holder, Seal, SealKey, SecretKey};
 
-use crate::db::audit::{hex_sha256, AuditEntry};
+use crate::db::audit::AuditEntry;
 use crate::db::catalog::CertType;
 use crate::db::certificates::CertRow;
 use crate::error::{rule, ApiError};
@@ -162,18 +162,14 @@ fn audit(
     detail: String,
     response: &str,
 ) -> AuditEntry {
-    AuditEntry {
-        at: s.clock.now(),
-        correlation_id: hex_sha256(format!("{action}:{subject}").as_bytes())[..32].to_owned(),
-        action: action.into(),
-        actor: format!("department:{dept}"),
-        subject: subject.into(),
-        request_hash: hex_sha256(detail.as_bytes()),
+    AuditEntry::action(
+        s.clock.now(),
+        action,
+        format!("department:{dept}"),
+        subject,
         detail,
-        result: "ok".into(),
-        response_hash: hex_sha256(response.as_bytes()),
-        latency_ms: 0,
-    }
+        response,
+    )
 }
 
 /// Seals `cert` with the department's current key and builds the row to store.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::secrets::random_string;
 use crate::auth::Citizen;
-use crate::db::audit::{hex_sha256, AuditEntry};
+use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::db::objections::ObjectionRow;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, IssuerAuth};
@@ -25,18 +25,7 @@ pub struct FileObjection {
 }
 
 fn audit(s: &AppState, action: &str, actor: String, subject: &str, detail: String) -> AuditEntry {
-    AuditEntry {
-        at: s.clock.now(),
-        correlation_id: hex_sha256(format!("{action}:{subject}").as_bytes())[..32].to_owned(),
-        action: action.into(),
-        actor,
-        subject: subject.into(),
-        request_hash: hex_sha256(detail.as_bytes()),
-        detail,
-        result: "ok".into(),
-        response_hash: String::new(),
-        latency_ms: 0,
-    }
+    AuditEntry::action(s.clock.now(), action, actor, subject, detail, "")
 }
 
 /// Files an objection against one of my certificates (or one of an enterprise I act for).
@@ -84,7 +73,7 @@ pub async fn file(
         created_at: now,
         decided_at: None,
     };
-    let actor = format!("citizen:{}", &hex_sha256(me.resident_id.as_bytes())[..16]);
+    let actor = citizen_actor(&me.resident_id);
     s.db.file_objection(
         &row,
         &audit(
