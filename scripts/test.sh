@@ -47,5 +47,6 @@ echo "pkg/ is current: wasm ${size} bytes raw, ${gz} bytes gzip" >&2
 
 step "benchmarks (smoke: each runs once)"
 cargo bench --locked -p wallet-core --bench core -- --test
+cargo bench --locked -p server --bench load -- --smoke
 
 step "all tests passed"

@@ -1,0 +1,1146 @@
+//! The node's load generator.
+//!
+//! For each backend (SQLite, then PostgreSQL) it starts one node in this process on a fresh
+//! database, serves it on 127.0.0.1, and drives, in this order:
+//!
+//! 1. `GET /healthz` (the trivial route) at 1 connection;
+//! 2. the counter's retrieval (`POST /api/counter/cases/{id}/retrievals`, the holder showing
+//!    their own certificate, a fresh signed presentation per request) at 1 connection;
+//! 3. `GET /healthz` at 64 connections;
+//! 4. the retrieval at 64 connections;
+//! 5. `Db::certificate(id)` look-ups with 1,000 certificates stored, then with 1,000,000.
+//!
+//! Each HTTP phase is a fixed number of requests shared by C workers, each looping one request
+//! at a time on keep-alive connections of one shared client, after an untimed warm-up at the
+//! same concurrency. Latency is taken per request (send to last body byte); throughput is
+//! requests over the phase's wall time. Presentations are signed before a phase, outside the
+//! timing. After the retrieval phases every acknowledged (201) retrieval is checked on a fresh
+//! database connection: its nonce consumed and its `ok` audit entry stored; the audit chain is
+//! verified too. The figures are printed as markdown, with the issue's targets beside them;
+//! nothing here asserts on time.
+//!
+//! Run: `cargo bench -p server --bench load` (full, a few minutes) or
+//! `cargo bench -p server --bench load -- --smoke` (tiny, proves every benchmark runs).
+//! PostgreSQL is expected at postgres://postgres@127.0.0.1:5432 (trust auth); without it the
+//! smoke run measures SQLite only and the full run fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{json, Value};
+use server::db::audit::hex_sha256;
+use server::db::certificates::CertRow;
+use server::db::{Backend, Db};
+use server::state::{AppState, Clock};
+use sqlx::Row;
+use wallet_core::{CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, Subject};
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const TOKEN: &str = "zhengzhou-amr-load-token-0001";
+const CLERK_PASSWORD: &str = "clerk-password-1";
+const PHONE: &str = "13800138000";
+const CRANE_MATTER: &str = "411100-JS-0042";
+const CRANE_TYPE: &str = "11100000000013338W011";
+/// Longest a presentation may live; each retrieval phase is signed just before it starts.
+const LIFETIME: i64 = wallet_core::presentation::MAX_LIFETIME;
+/// Rows per multi-row INSERT and INSERTs per transaction when growing the certificate table.
+const ROWS_PER_INSERT: usize = 1_000;
+const INSERTS_PER_TX: usize = 50;
+
+/// How much of everything one run does.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    smoke: bool,
+    requests_1: usize,
+    requests_64: usize,
+    warmup_1: usize,
+    warmup_64: usize,
+    rows_small: usize,
+    rows_large: usize,
+    lookups: usize,
+}
+
+impl Plan {
+    fn new(smoke: bool) -> Plan {
+        if smoke {
+            Plan {
+                smoke,
+                requests_1: 50,
+                requests_64: 128,
+                warmup_1: 10,
+                warmup_64: 64,
+                rows_small: 1_000,
+                rows_large: 10_000,
+                lookups: 200,
+            }
+        } else {
+            Plan {
+                smoke,
+                requests_1: 2_000,
+                requests_64: 10_000,
+                warmup_1: 100,
+                warmup_64: 256,
+                rows_small: 1_000,
+                rows_large: 1_000_000,
+                lookups: 2_000,
+            }
+        }
+    }
+}
+
+fn amr() -> CreditCode {
+    CreditCode::with_check_char("11410100MB1234567").unwrap()
+}
+
+fn person() -> String {
+    ResidentId::with_check_digit("41010219850312003")
+        .unwrap()
+        .to_string()
+}
+
+fn unique(prefix: &str) -> String {
+    let mut r = [0u8; 6];
+    getrandom::getrandom(&mut r).unwrap();
+    format!(
+        "{prefix}_{}",
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+fn now() -> i64 {
+    Clock::system().now()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A node on a fresh database.
+
+/// A database of its own for one run; dropped (PostgreSQL) or deleted (SQLite) by `cleanup`.
+#[derive(Debug)]
+struct BenchDb {
+    url: String,
+    pg_name: Option<String>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl BenchDb {
+    async fn new(backend: Backend) -> BenchDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(unique("ecert_load"));
+                std::fs::create_dir_all(&dir).unwrap();
+                BenchDb {
+                    url: format!("sqlite://{}/node.db", dir.display()),
+                    pg_name: None,
+                    dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let name = unique("ecert_load");
+                let mut admin = sqlx::PgConnection::connect(PG_ADMIN).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+                BenchDb {
+                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    pg_name: Some(name),
+                    dir: None,
+                }
+            }
+        }
+    }
+
+    async fn cleanup(self) {
+        if let Some(name) = &self.pg_name {
+            use sqlx::Connection;
+            if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
+                admin.close().await.ok();
+            }
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Whether the PostgreSQL server answers, within a few seconds.
+async fn postgres_reachable() -> Result<String, String> {
+    use sqlx::Connection;
+    let attempt = async {
+        let mut c = sqlx::PgConnection::connect(PG_ADMIN).await?;
+        let v: String = sqlx::query("SHOW server_version")
+            .fetch_one(&mut c)
+            .await?
+            .try_get(0)?;
+        c.close().await.ok();
+        Ok::<String, sqlx::Error>(v)
+    };
+    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 5 s".into()),
+    }
+}
+
+fn settings(url: &str) -> server::config::Settings {
+    let text = format!(
+        r#"
+region = "410100"
+name = "郑州市电子证照系统"
+listen = "127.0.0.1:0"
+database_url = "{url}"
+mode = "demo"
+node_key = "ERERERERERERERERERERERERERERERERERERERERERE"
+
+[[departments]]
+credit_code = "{amr}"
+name = "郑州市市场监督管理局"
+token = "{TOKEN}"
+
+[[cert_types]]
+code = "{CRANE_TYPE}"
+name = "特种设备作业人员证"
+department = "{amr}"
+holder_kind = "person"
+fields = [
+  {{ name = "作业项目", required = true }},
+  {{ name = "证书编号", required = true }},
+  {{ name = "住址" }},
+]
+
+[[staff]]
+id = "lh-clerk-01"
+name = "王窗口"
+role = "clerk"
+department = "{amr}"
+counter = "市民之家 3号窗口"
+password = "{CLERK_PASSWORD}"
+
+[[matters]]
+code = "{CRANE_MATTER}"
+name = "建筑起重机械设备使用登记"
+department = "{amr}"
+materials = [
+  {{ name = "建筑起重机械设备使用登记表" }},
+  {{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目", "证书编号"] }},
+]
+"#,
+        amr = amr(),
+    );
+    server::config::Settings::from_toml(&text, |_| None).unwrap()
+}
+
+/// One node serving on 127.0.0.1, with a holder, their certificate and device key, a logged-in
+/// clerk and an open case.
+struct Node {
+    base: String,
+    state: AppState,
+    db: BenchDb,
+    server: tokio::task::JoinHandle<()>,
+    holder_key: DeviceKey,
+    cert_id: CertId,
+    clerk_auth: HeaderValue,
+    case_id: String,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({})", self.base)
+    }
+}
+
+async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut req = client.post(&url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "setup: POST {url}: {status} {body}");
+    body
+}
+
+async fn start_node(backend: Backend) -> Node {
+    let db = BenchDb::new(backend).await;
+    let state = server::start(settings(&db.url), Clock::system())
+        .await
+        .unwrap();
+    let app = server::routes::router(state.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let client = reqwest::Client::new();
+    // The holder: in the population registry, registered, with a device key.
+    state.db.upsert_resident(&person(), "张三").await.unwrap();
+    let otp = post(
+        &client,
+        format!("{base}/api/wallet/otp"),
+        None,
+        json!({"phone": PHONE, "purpose": "register"}),
+    )
+    .await;
+    let code = otp["demo_code"].as_str().unwrap();
+    let reg = post(
+        &client,
+        format!("{base}/api/wallet/register"),
+        None,
+        json!({"resident_id": person(), "name": "张三", "phone": PHONE, "code": code}),
+    )
+    .await;
+    let holder_token = reg["access_token"].as_str().unwrap();
+    let holder_key = DeviceKey::generate().unwrap();
+    post(
+        &client,
+        format!("{base}/api/wallet/devices"),
+        Some(holder_token),
+        json!({"public_key": holder_key.public_key().to_string()}),
+    )
+    .await;
+    // Their certificate, issued by the department.
+    let t = now();
+    let issued = post(
+        &client,
+        format!("{base}/api/issuer/certificates"),
+        Some(TOKEN),
+        json!({
+            "type_code": CRANE_TYPE,
+            "holder_kind": "person",
+            "holder_id": person(),
+            "holder_name": "张三",
+            "valid_from": t - 86400,
+            "valid_until": t + 4 * 365 * 86400,
+            "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS410100123456", "住址": "郑州市金水区某路1号"}
+        }),
+    )
+    .await;
+    let cert_id: CertId = issued["id"].as_str().unwrap().parse().unwrap();
+    // The clerk logs in (the token lives 15 minutes: one backend's run is well within it) and
+    // opens the one case every scan goes to.
+    let login = post(
+        &client,
+        format!("{base}/api/staff/login"),
+        None,
+        json!({"id": "lh-clerk-01", "password": CLERK_PASSWORD}),
+    )
+    .await;
+    let clerk = login["access_token"].as_str().unwrap().to_owned();
+    let case = post(
+        &client,
+        format!("{base}/api/counter/cases"),
+        Some(&clerk),
+        json!({"matter": CRANE_MATTER}),
+    )
+    .await;
+    let case_id = case["case"]["id"].as_str().unwrap().to_owned();
+    Node {
+        base,
+        state,
+        db,
+        server,
+        holder_key,
+        cert_id,
+        clerk_auth: HeaderValue::from_str(&format!("Bearer {clerk}")).unwrap(),
+        case_id,
+    }
+}
+
+impl Node {
+    /// `n` fresh presentations of the holder's own certificate, signed now, as request bodies,
+    /// with the hash of each nonce as the node stores it.
+    fn presentations(&self, n: usize) -> (Vec<String>, Vec<String>) {
+        let t = now();
+        let region = RegionCode::new(410100).unwrap();
+        (0..n)
+            .map(|_| {
+                let p = Presentation::sign(
+                    &self.holder_key,
+                    region,
+                    Subject::Certificate(self.cert_id.clone()),
+                    t,
+                    LIFETIME,
+                )
+                .unwrap();
+                (
+                    json!({"text": p.encode_text()}).to_string(),
+                    hex_sha256(&p.nonce),
+                )
+            })
+            .unzip()
+    }
+
+    async fn stop(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        self.state.db.pool.close().await;
+        drop(self.state);
+        self.db.cleanup().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load phases.
+
+#[derive(Debug, Clone)]
+enum Target {
+    Trivial,
+    /// Pre-signed request bodies, one per request.
+    Retrieval(Arc<Vec<String>>),
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    latencies: Vec<Duration>,
+    errors: usize,
+    error_samples: Vec<String>,
+    /// Index of each acknowledged (2xx) retrieval and its reply's correlation id.
+    acked: Vec<(usize, String)>,
+}
+
+#[derive(Debug)]
+struct PhaseResult {
+    route: &'static str,
+    conns: usize,
+    requests: usize,
+    errors: usize,
+    error_samples: Vec<String>,
+    p50: Duration,
+    p99: Duration,
+    mean: Duration,
+    throughput: f64,
+}
+
+fn client(conns: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(conns.max(1))
+        .pool_idle_timeout(Duration::from_secs(600))
+        .tcp_nodelay(true)
+        .build()
+        .unwrap()
+}
+
+/// Runs `requests` requests (indices `first..first + requests` of the target's bodies) with
+/// `conns` workers each looping one at a time on the shared client. Returns the outcome and
+/// the wall time.
+async fn drive(
+    node: &Node,
+    client: &reqwest::Client,
+    target: &Target,
+    conns: usize,
+    first: usize,
+    requests: usize,
+) -> (Outcome, Duration) {
+    let next = Arc::new(AtomicUsize::new(first));
+    let end = first + requests;
+    let healthz = format!("{}/healthz", node.base);
+    let retrievals = format!(
+        "{}/api/counter/cases/{}/retrievals",
+        node.base, node.case_id
+    );
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        let (next, client, target) = (next.clone(), client.clone(), target.clone());
+        let (healthz, retrievals, auth) =
+            (healthz.clone(), retrievals.clone(), node.clerk_auth.clone());
+        workers.push(tokio::spawn(async move {
+            let mut out = Outcome {
+                latencies: Vec::with_capacity(requests / conns + 1),
+                ..Outcome::default()
+            };
+            let mut replies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= end {
+                    break;
+                }
+                let req = match &target {
+                    Target::Trivial => client.get(&healthz),
+                    Target::Retrieval(bodies) => client
+                        .post(&retrievals)
+                        .header(AUTHORIZATION, auth.clone())
+                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                        .body(bodies[i].clone()),
+                };
+                let t0 = Instant::now();
+                let reply = match req.send().await {
+                    Ok(r) => {
+                        let status = r.status();
+                        r.bytes().await.map(|b| (status, b))
+                    }
+                    Err(e) => Err(e),
+                };
+                let dt = t0.elapsed();
+                match reply {
+                    Ok((status, body)) if status.is_success() => {
+                        out.latencies.push(dt);
+                        if matches!(target, Target::Retrieval(_)) {
+                            replies.push((i, body));
+                        }
+                    }
+                    Ok((status, body)) => {
+                        out.latencies.push(dt);
+                        out.errors += 1;
+                        if out.error_samples.len() < 5 {
+                            let code = serde_json::from_slice::<Value>(&body)
+                                .ok()
+                                .and_then(|v| v["code"].as_str().map(str::to_owned))
+                                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+                            out.error_samples.push(format!("{status} {code}"));
+                        }
+                    }
+                    Err(e) => {
+                        out.errors += 1;
+                        if out.error_samples.len() < 5 {
+                            out.error_samples.push(format!("transport: {e}"));
+                        }
+                    }
+                }
+            }
+            // Parsed after the loop so the client's JSON work stays out of the phase.
+            (out, replies)
+        }));
+    }
+    let mut all = Outcome::default();
+    let mut replies = Vec::new();
+    for w in workers {
+        let (out, r) = w.await.unwrap();
+        all.latencies.extend(out.latencies);
+        all.errors += out.errors;
+        all.error_samples.extend(out.error_samples);
+        replies.extend(r);
+    }
+    let wall = started.elapsed();
+    for (i, body) in replies {
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        all.acked
+            .push((i, v["correlation_id"].as_str().unwrap().to_owned()));
+    }
+    all.error_samples.truncate(5);
+    (all, wall)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn summarise(
+    route: &'static str,
+    conns: usize,
+    requests: usize,
+    outcome: &Outcome,
+    wall: Duration,
+) -> PhaseResult {
+    let mut l = outcome.latencies.clone();
+    l.sort_unstable();
+    let mean = if l.is_empty() {
+        Duration::ZERO
+    } else {
+        l.iter().sum::<Duration>() / l.len() as u32
+    };
+    PhaseResult {
+        route,
+        conns,
+        requests,
+        errors: outcome.errors,
+        error_samples: outcome.error_samples.clone(),
+        p50: percentile(&l, 50.0),
+        p99: percentile(&l, 99.0),
+        mean,
+        throughput: requests as f64 / wall.as_secs_f64(),
+    }
+}
+
+/// Everything acknowledged so far, to check on disk after the phases.
+#[derive(Debug, Default)]
+struct Acked {
+    /// (nonce hash, correlation id) of every 2xx retrieval.
+    retrievals: Vec<(String, String)>,
+}
+
+/// One load phase: an untimed warm-up at the same concurrency, then the timed requests.
+async fn phase(
+    node: &Node,
+    client: &reqwest::Client,
+    retrieval: bool,
+    conns: usize,
+    warmup: usize,
+    requests: usize,
+    acked: &mut Acked,
+) -> PhaseResult {
+    let (target, nonces) = if retrieval {
+        // Signed just before the phase: every presentation lives `LIFETIME` seconds from now.
+        let (bodies, nonces) = node.presentations(warmup + requests);
+        (Target::Retrieval(Arc::new(bodies)), nonces)
+    } else {
+        (Target::Trivial, Vec::new())
+    };
+    let (warm, _) = drive(node, client, &target, conns, 0, warmup).await;
+    let (timed, wall) = drive(node, client, &target, conns, warmup, requests).await;
+    for (i, correlation) in warm.acked.iter().chain(&timed.acked) {
+        acked
+            .retrievals
+            .push((nonces[*i].clone(), correlation.clone()));
+    }
+    let route = if retrieval {
+        "POST /api/counter/cases/{id}/retrievals"
+    } else {
+        "GET /healthz"
+    };
+    let mut result = summarise(route, conns, requests, &timed, wall);
+    if warm.errors > 0 {
+        result
+            .error_samples
+            .insert(0, format!("{} error(s) in the warm-up", warm.errors));
+        result.errors += warm.errors;
+    }
+    if wall.as_secs() as i64 > LIFETIME - 30 {
+        println!(
+            "warning: the {route} phase at {conns} connection(s) took {:.0} s, near the \
+             presentations' {LIFETIME} s lifetime",
+            wall.as_secs_f64()
+        );
+    }
+    result
+}
+
+/// Reads back, on a connection of its own, that every acknowledged retrieval left its consumed
+/// nonce, its retrieval row and its `ok` audit entry; and verifies the audit chain.
+#[derive(Debug)]
+struct Durability {
+    acknowledged: usize,
+    /// Acknowledged retrievals with all three on disk.
+    complete: usize,
+    nonce_missing: usize,
+    audit_missing: usize,
+    row_missing: usize,
+    chain: Result<i64, String>,
+}
+
+async fn check_durability(url: &str, acked: &Acked) -> Durability {
+    let fresh = Db::connect(url).await.unwrap();
+    let set = |sql: &'static str| {
+        let pool = fresh.pool.clone();
+        async move {
+            sqlx::query(sql)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get::<String, _>(0).unwrap())
+                .collect::<HashSet<String>>()
+        }
+    };
+    let nonces = set("SELECT nonce FROM nonces").await;
+    let audited =
+        set("SELECT correlation_id FROM audit_log WHERE action = 'retrieval' AND result = 'ok'")
+            .await;
+    let rows = set("SELECT correlation_id FROM retrievals").await;
+    let chain = match fresh.verify_audit_chain().await.unwrap() {
+        Ok(n) => Ok(n),
+        Err(b) => Err(format!("breaks at {}: {}", b.seq, b.reason)),
+    };
+    fresh.pool.close().await;
+    let r = &acked.retrievals;
+    Durability {
+        acknowledged: r.len(),
+        complete: r
+            .iter()
+            .filter(|(n, c)| nonces.contains(n) && audited.contains(c) && rows.contains(c))
+            .count(),
+        nonce_missing: r.iter().filter(|(n, _)| !nonces.contains(n)).count(),
+        audit_missing: r.iter().filter(|(_, c)| !audited.contains(c)).count(),
+        row_missing: r.iter().filter(|(_, c)| !rows.contains(c)).count(),
+        chain,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate look-up against table size.
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn base36(mut v: u64) -> String {
+    const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut out = Vec::new();
+    while v > 0 {
+        out.push(ALNUM[(v % 36) as usize]);
+        v /= 36;
+    }
+    out.reverse();
+    format!("{:0>16}", String::from_utf8(out).unwrap())
+}
+
+/// The `i`th synthetic certificate: a well-formed identifier with a random-looking serial
+/// (distinct for distinct `i`, since splitmix64 is a bijection), like the node's own.
+fn synthetic_id(i: u64, issuer: &CreditCode) -> String {
+    CertId::new(CRANE_TYPE, issuer, &base36(splitmix64(i)), 1)
+        .unwrap()
+        .to_string()
+}
+
+/// A multi-row INSERT of `rows` certificates. SQLite gets anonymous `?` parameters: it looks a
+/// numbered parameter's name up by a linear scan, which sqlx does for every parameter, so
+/// 11,000 `$N` would cost a quadratic 60 million steps per statement.
+fn insert_sql(backend: Backend, rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO certificates (id, type_code, holder_kind, holder_id, holder_name, \
+         issuer_code, sealed, status, valid_from, valid_until, issued_at, replaced_by) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for k in 1..=11 {
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", r * 11 + k)),
+            }
+            sql.push(',');
+        }
+        sql.push_str("NULL)");
+    }
+    sql
+}
+
+/// Adds synthetic certificates `from..to` (copies of `template` under other ids and holders)
+/// with multi-row INSERTs, `INSERTS_PER_TX` of them per transaction.
+async fn grow(db: &Db, template: &CertRow, from: usize, to: usize) {
+    let issuer = amr();
+    let full_sql = insert_sql(db.backend, ROWS_PER_INSERT);
+    let mut i = from;
+    while i < to {
+        let mut tx = db.pool.begin().await.unwrap();
+        for _ in 0..INSERTS_PER_TX {
+            if i >= to {
+                break;
+            }
+            let n = ROWS_PER_INSERT.min(to - i);
+            let partial;
+            let sql = if n == ROWS_PER_INSERT {
+                &full_sql
+            } else {
+                partial = insert_sql(db.backend, n);
+                &partial
+            };
+            let mut q = sqlx::query(sql);
+            for k in i..i + n {
+                let id = synthetic_id(k as u64, &issuer);
+                let holder = format!("4101{:014}", splitmix64(!(k as u64)) % 100_000_000_000_000);
+                q = q
+                    .bind(id)
+                    .bind(&template.type_code)
+                    .bind(&template.holder_kind)
+                    .bind(holder)
+                    .bind(&template.holder_name)
+                    .bind(&template.issuer_code)
+                    .bind(&template.sealed)
+                    .bind(&template.status)
+                    .bind(template.valid_from)
+                    .bind(template.valid_until)
+                    .bind(template.issued_at);
+            }
+            q.execute(&mut *tx).await.unwrap();
+            i += n;
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Brings the table to a steady state after a bulk load, outside any timing.
+async fn settle(db: &Db) {
+    match db.backend {
+        Backend::Sqlite => {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&db.pool)
+                .await
+                .unwrap();
+            sqlx::query("ANALYZE certificates")
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+        Backend::Postgres => {
+            sqlx::query("VACUUM (ANALYZE) certificates")
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Lookups {
+    rows: i64,
+    count: usize,
+    median: Duration,
+    p99: Duration,
+}
+
+/// Times `count` look-ups of random synthetic certificates among the first `stored`, one at a
+/// time through the node's pool, after an untimed warm-up.
+async fn time_lookups(db: &Db, stored: usize, count: usize, seed: &mut u64) -> Lookups {
+    let issuer = amr();
+    let mut pick = || {
+        *seed = splitmix64(*seed);
+        synthetic_id(*seed % stored as u64, &issuer)
+    };
+    for _ in 0..count / 10 + 10 {
+        db.certificate(&pick()).await.unwrap().unwrap();
+    }
+    let ids: Vec<String> = (0..count).map(|_| pick()).collect();
+    let mut l = Vec::with_capacity(count);
+    for id in &ids {
+        let t0 = Instant::now();
+        let row = db.certificate(id).await.unwrap();
+        l.push(t0.elapsed());
+        assert!(row.is_some(), "synthetic certificate {id} not found");
+    }
+    l.sort_unstable();
+    let rows: i64 = sqlx::query("SELECT COUNT(*) FROM certificates")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    Lookups {
+        rows,
+        count,
+        median: percentile(&l, 50.0),
+        p99: percentile(&l, 99.0),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One backend.
+
+#[derive(Debug)]
+struct BackendReport {
+    backend: Backend,
+    version: String,
+    phases: Vec<PhaseResult>,
+    durability: Durability,
+    small: Lookups,
+    large: Lookups,
+    growth: Duration,
+    rows_added: usize,
+    elapsed: Duration,
+}
+
+async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
+    let started = Instant::now();
+    let node = start_node(backend).await;
+    let version: String = sqlx::query(match backend {
+        Backend::Sqlite => "SELECT sqlite_version()",
+        Backend::Postgres => "SHOW server_version",
+    })
+    .fetch_one(&node.state.db.pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    let mut acked = Acked::default();
+    let one = client(1);
+    let many = client(64);
+    let mut phases = Vec::new();
+    let (w1, n1, w64, n64) = (
+        plan.warmup_1,
+        plan.requests_1,
+        plan.warmup_64,
+        plan.requests_64,
+    );
+    phases.push(phase(&node, &one, false, 1, w1, n1, &mut acked).await);
+    phases.push(phase(&node, &one, true, 1, w1, n1, &mut acked).await);
+    phases.push(phase(&node, &many, false, 64, w64, n64, &mut acked).await);
+    phases.push(phase(&node, &many, true, 64, w64, n64, &mut acked).await);
+    let durability = check_durability(&node.db.url, &acked).await;
+
+    // Look-ups: the real certificate is the template of the synthetic ones.
+    let db = node.state.db.clone();
+    let template = db
+        .certificate(node.cert_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut seed = {
+        let mut s = [0u8; 8];
+        getrandom::getrandom(&mut s).unwrap();
+        u64::from_le_bytes(s)
+    };
+    grow(&db, &template, 0, plan.rows_small - 1).await;
+    settle(&db).await;
+    let small = time_lookups(&db, plan.rows_small - 1, plan.lookups, &mut seed).await;
+    let t0 = Instant::now();
+    grow(&db, &template, plan.rows_small - 1, plan.rows_large - 1).await;
+    let growth = t0.elapsed();
+    settle(&db).await;
+    let large = time_lookups(&db, plan.rows_large - 1, plan.lookups, &mut seed).await;
+    drop(db);
+    node.stop().await;
+    BackendReport {
+        backend,
+        version,
+        phases,
+        durability,
+        small,
+        large,
+        growth,
+        rows_added: plan.rows_large - plan.rows_small,
+        elapsed: started.elapsed(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing.
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (k, c) in s.chars().enumerate() {
+        if k > 0 && (s.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**not met**"
+    }
+}
+
+/// Prints one backend's tables; returns whether anything failed that is not a matter of speed
+/// (a non-2xx reply, an acknowledged retrieval missing on disk, a broken audit chain).
+fn print_backend(r: &BackendReport, plan: Plan) -> bool {
+    let name = match r.backend {
+        Backend::Sqlite => format!("SQLite {} (WAL, synchronous=FULL)", r.version),
+        Backend::Postgres => format!("PostgreSQL {}", r.version),
+    };
+    println!("\n### {name}\n");
+    println!("| route | connections | requests | errors | p50 ms | p99 ms | mean ms | throughput req/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for p in &r.phases {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            p.route,
+            p.conns,
+            thousands(p.requests as i64),
+            p.errors,
+            ms(p.p50),
+            ms(p.p99),
+            ms(p.mean),
+            p.throughput
+        );
+    }
+    let mut failed = false;
+    for p in &r.phases {
+        if p.errors > 0 {
+            failed = true;
+            println!(
+                "\nerrors in {} at {} connection(s): {}",
+                p.route,
+                p.conns,
+                p.error_samples.join("; ")
+            );
+        }
+    }
+    println!();
+    println!("| certificates stored | look-ups | median ms | p99 ms |");
+    println!("|---:|---:|---:|---:|");
+    for l in [&r.small, &r.large] {
+        println!(
+            "| {} | {} | {} | {} |",
+            thousands(l.rows),
+            thousands(l.count as i64),
+            ms(l.median),
+            ms(l.p99)
+        );
+    }
+    println!(
+        "\n(growing the table by {} rows took {:.1} s, {:.0} rows/s, outside the timing)",
+        thousands(r.rows_added as i64),
+        r.growth.as_secs_f64(),
+        r.rows_added as f64 / r.growth.as_secs_f64()
+    );
+
+    let [h1, r1, h64, r64] = [&r.phases[0], &r.phases[1], &r.phases[2], &r.phases[3]];
+    let gap = r1.p50.as_secs_f64() * 1e3 - h1.p50.as_secs_f64() * 1e3;
+    let share = r64.throughput / h64.throughput;
+    let d = &r.durability;
+    let durable = d.complete == d.acknowledged;
+    let chain_ok = d.chain.is_ok();
+    failed |= !durable || !chain_ok;
+    let lookup_ratio = r.large.median.as_secs_f64() / r.small.median.as_secs_f64();
+    println!("\n| target | figure | threshold | verdict |");
+    println!("|---|---:|---:|---|");
+    println!(
+        "| retrieval p50 − /healthz p50, 1 connection | {gap:+.3} ms ({} − {}) | ≤ +0.200 ms | {} |",
+        ms(r1.p50),
+        ms(h1.p50),
+        verdict(gap <= 0.2)
+    );
+    println!(
+        "| retrieval ÷ /healthz throughput, 64 connections | {:.1} % ({:.0} ÷ {:.0} req/s) | ≥ 25 % | {} |",
+        share * 100.0,
+        r64.throughput,
+        h64.throughput,
+        verdict(share >= 0.25)
+    );
+    println!(
+        "| acknowledged retrievals durable (nonce consumed + `ok` audit entry + row, read back on a fresh connection) | {} of {} (nonce missing {}, audit missing {}, row missing {}) | all | {} |",
+        thousands(d.complete as i64),
+        thousands(d.acknowledged as i64),
+        d.nonce_missing,
+        d.audit_missing,
+        d.row_missing,
+        verdict(durable)
+    );
+    println!(
+        "| audit chain after the run | {} | intact | {} |",
+        match &d.chain {
+            Ok(n) => format!("{} entries verified", thousands(*n)),
+            Err(e) => e.clone(),
+        },
+        verdict(chain_ok)
+    );
+    println!(
+        "| look-up median at {} ÷ at {} rows | {lookup_ratio:.2}× ({} ÷ {} ms) | none stated | figure only |",
+        thousands(r.large.rows),
+        thousands(r.small.rows),
+        ms(r.large.median),
+        ms(r.small.median),
+    );
+    if plan.smoke {
+        println!("\n(smoke run: the figures only show that each benchmark runs)");
+    }
+    println!("\n({} run in {:.1} s)", name, r.elapsed.as_secs_f64());
+    failed
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` from the system clock (days-to-civil after H. Hinnant).
+fn utc_now() -> String {
+    let secs = now();
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| format!(", {:.1} GiB RAM", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!("{cpus} CPU(s) (nproc), {model}{mem}")
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; anything but `--smoke` is ignored.
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let plan = Plan::new(smoke);
+    let started = Instant::now();
+    println!(
+        "## Node load: {} run\n\n- date: {}\n- machine: {}\n- node and load generator in one \
+         process (tokio, {} worker threads), HTTP/1.1 keep-alive on 127.0.0.1\n- HTTP phases: \
+         {} requests at 1 connection, {} at 64 (after {} / {} warm-up); look-ups: {} at {} and \
+         at {} certificates",
+        if smoke { "smoke" } else { "full" },
+        utc_now(),
+        machine(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        thousands(plan.requests_1 as i64),
+        thousands(plan.requests_64 as i64),
+        plan.warmup_1,
+        plan.warmup_64,
+        thousands(plan.lookups as i64),
+        thousands(plan.rows_small as i64),
+        thousands(plan.rows_large as i64),
+    );
+    let mut backends = vec![Backend::Sqlite];
+    match postgres_reachable().await {
+        Ok(_) => backends.push(Backend::Postgres),
+        Err(e) if smoke => println!(
+            "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the smoke run measures SQLite only."
+        ),
+        Err(e) => {
+            println!(
+                "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the full run needs it; failing."
+            );
+            std::process::exit(1);
+        }
+    }
+    let mut failed = false;
+    for backend in backends {
+        let report = run_backend(backend, plan).await;
+        failed |= print_backend(&report, plan);
+    }
+    println!("\n(total {:.1} s)", started.elapsed().as_secs_f64());
+    if failed {
+        println!(
+            "\nFAILED: some requests were refused or acknowledged writes are missing (see above)."
+        );
+        std::process::exit(1);
+    }
+}
