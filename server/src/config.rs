@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -141,7 +142,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: Secret,
     pub mode: Mode,
-    pub node_key_seed: Secret,
+    /// The node's own key (receipts, bindings, session tokens); `Debug` hides it.
+    pub node_key: Arc<NodeKey>,
     pub departments: Vec<DepartmentSettings>,
     pub cert_types: Vec<CertTypeSettings>,
     pub staff: Vec<StaffSettings>,
@@ -227,7 +229,7 @@ impl Settings {
                 "must start with sqlite: or postgres://",
             ));
         }
-        node_key_from(&raw.node_key).map_err(|e| invalid("node_key", e))?;
+        let node_key = Arc::new(node_key_from(&raw.node_key).map_err(|e| invalid("node_key", e))?);
         for d in &raw.departments {
             let code: CreditCode = d
                 .credit_code
@@ -336,7 +338,7 @@ impl Settings {
             listen,
             database_url: Secret::new(raw.database_url),
             mode: raw.mode,
-            node_key_seed: raw.node_key,
+            node_key,
             departments: raw.departments,
             cert_types: raw.cert_types,
             staff: raw.staff,
@@ -346,11 +348,6 @@ impl Settings {
             liveness: raw.liveness,
         })
     }
-
-    pub fn node_key(&self) -> NodeKey {
-        // Checked in `validate`.
-        node_key_from(&self.node_key_seed).unwrap_or_else(|_| unreachable_key())
-    }
 }
 
 fn node_key_from(seed: &Secret) -> Result<NodeKey, String> {
@@ -358,12 +355,6 @@ fn node_key_from(seed: &Secret) -> Result<NodeKey, String> {
         .decode(seed.expose())
         .map_err(|_| "must be base64url (no padding) of 32 bytes".to_string())?;
     SecretKey::from_bytes(&bytes).map_err(|e| e.to_string())
-}
-
-/// Never reached: settings are only built through `validate`, which checks the key.
-fn unreachable_key() -> NodeKey {
-    #[allow(clippy::unwrap_used)]
-    SecretKey::from_bytes(&[0u8; 32]).unwrap()
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         })
         .await?;
     }
-    let node_key = Arc::new(settings.node_key());
+    let node_key = settings.node_key.clone();
     // Settings validation has already refused demo providers in production mode.
     let (sms, liveness): (Arc<dyn SmsSender>, Arc<dyn Liveness>) =
         match (settings.sms, settings.liveness) {
