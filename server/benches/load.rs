@@ -26,6 +26,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,7 +43,7 @@ use server::state::{AppState, Clock};
 use sqlx::Row;
 use wallet_core::{CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, Subject};
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use support::PG_ADMIN;
 const TOKEN: &str = "zhengzhou-amr-load-token-0001";
 const CLERK_PASSWORD: &str = "clerk-password-1";
 const PHONE: &str = "13800138000";
@@ -103,15 +106,6 @@ fn person() -> String {
         .to_string()
 }
 
-fn unique(prefix: &str) -> String {
-    let mut r = [0u8; 6];
-    getrandom::getrandom(&mut r).unwrap();
-    format!(
-        "{prefix}_{}",
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
-}
-
 fn now() -> i64 {
     Clock::system().now()
 }
@@ -131,25 +125,17 @@ impl BenchDb {
     async fn new(backend: Backend) -> BenchDb {
         match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(unique("ecert_load"));
-                std::fs::create_dir_all(&dir).unwrap();
+                let dir = support::scratch_dir("ecert_load");
                 BenchDb {
-                    url: format!("sqlite://{}/node.db", dir.display()),
+                    url: support::sqlite_url(&dir),
                     pg_name: None,
                     dir: Some(dir),
                 }
             }
             Backend::Postgres => {
-                use sqlx::Connection;
-                let name = unique("ecert_load");
-                let mut admin = sqlx::PgConnection::connect(PG_ADMIN).await.unwrap();
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.ok();
+                let (name, url) = support::create_pg_database("ecert_load").await;
                 BenchDb {
-                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    url,
                     pg_name: Some(name),
                     dir: None,
                 }
@@ -159,13 +145,7 @@ impl BenchDb {
 
     async fn cleanup(self) {
         if let Some(name) = &self.pg_name {
-            use sqlx::Connection;
-            if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await;
-                admin.close().await.ok();
-            }
+            support::drop_pg_database(name).await;
         }
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);

@@ -5,6 +5,8 @@
 //! hash chain must verify. Five kill–restart rounds per backend, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
 use std::os::unix::process::ExitStatusExt;
@@ -32,7 +34,6 @@ const GRANTEE_PHONE: &str = "13900139000";
 const PASSWORD: &str = "correct horse battery";
 const CRANE_MATTER: &str = "411100-JS-0042";
 const CRANE_TYPE: &str = "11100000000013338W011";
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Kill–restart rounds per backend.
 const ROUNDS: usize = 5;
@@ -75,14 +76,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-fn unique(prefix: &str) -> String {
-    let hex: String = random_bytes::<6>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{prefix}_{hex}")
-}
-
 /// A port nobody listens on right now (the node has no "port 0, then report" mode).
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -99,27 +92,17 @@ struct Storage {
 
 impl Storage {
     async fn new(backend: Backend) -> Storage {
-        let dir = std::env::temp_dir().join(unique("ecert_crash"));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = support::scratch_dir("ecert_crash");
         match backend {
             Backend::Sqlite => Storage {
-                url: format!("sqlite://{}/node.db", dir.display()),
+                url: support::sqlite_url(&dir),
                 dir,
                 pg_name: None,
             },
             Backend::Postgres => {
-                use sqlx::Connection;
-                let name = unique("ecert_crash");
-                let mut admin = sqlx::PgConnection::connect(PG_ADMIN)
-                    .await
-                    .expect("PostgreSQL on 127.0.0.1:5432");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                let _ = admin.close().await;
+                let (name, url) = support::create_pg_database("ecert_crash").await;
                 Storage {
-                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    url,
                     dir,
                     pg_name: Some(name),
                 }
@@ -142,24 +125,7 @@ impl Drop for Storage {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Some(name) = self.pg_name.take() {
-            // Drop cannot be async: a runtime of its own on a thread of its own.
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    use sqlx::Connection;
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await;
-                    }
-                });
-            })
-            .join()
-            .ok();
+            support::drop_pg_database_blocking(name);
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use crate::support;
 use serde_json::{json, Value};
 use server::config::Settings;
 use server::db::Backend;
@@ -77,41 +78,21 @@ mod tempdir {
     }
 }
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn unique(prefix: &str) -> String {
-    let mut r = [0u8; 6];
-    getrandom::getrandom(&mut r).unwrap();
-    format!(
-        "{prefix}_{}",
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
-}
-
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(unique("ecert"));
-                std::fs::create_dir_all(&dir).unwrap();
+                let dir = support::scratch_dir("ecert");
                 TestDb {
-                    url: format!("sqlite://{}/node.db", dir.display()),
+                    url: support::sqlite_url(&dir),
                     pg_name: None,
                     _dir: Some(tempdir::Dir(dir)),
                 }
             }
             Backend::Postgres => {
-                use sqlx::Connection;
-                let name = unique("ecert");
-                let mut admin = sqlx::PgConnection::connect(PG_ADMIN)
-                    .await
-                    .expect("PostgreSQL on 127.0.0.1:5432");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
+                let (name, url) = support::create_pg_database("ecert").await;
                 TestDb {
-                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    url,
                     pg_name: Some(name),
                     _dir: None,
                 }
@@ -123,24 +104,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
-            // Best effort, on a thread of its own: Drop cannot be async.
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    use sqlx::Connection;
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await;
-                    }
-                });
-            })
-            .join()
-            .ok();
+            support::drop_pg_database_blocking(name);
         }
     }
 }

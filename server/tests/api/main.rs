@@ -7,3 +7,5 @@ mod issuance;
 mod node;
 mod objections;
 mod session;
+#[path = "../support/mod.rs"]
+mod support;
