@@ -423,6 +423,20 @@ impl Db {
         Ok(())
     }
 
+    /// Whether the person may act on a certificate of this holder: they are the holder, or
+    /// the holder is an enterprise they represent or administer.
+    pub async fn acts_for_holder(
+        &self,
+        holder_kind: &str,
+        holder_id: &str,
+        resident_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        match holder_kind {
+            "person" => Ok(holder_id == resident_id),
+            _ => self.acts_for_enterprise(holder_id, resident_id).await,
+        }
+    }
+
     /// Whether the person is the enterprise's legal representative or an appointed
     /// certificate administrator.
     pub async fn acts_for_enterprise(

@@ -181,9 +181,8 @@ async fn check_scan(s: &AppState, matter: &Matter, text: &str) -> Result<Checked
                     .await
                     .map_err(ApiError::from)?;
             let holder_ok = match &cert {
-                Some(c) if c.holder_kind == "person" => c.holder_id == presenter_id,
                 Some(c) => {
-                    s.db.acts_for_enterprise(&c.holder_id, &presenter_id)
+                    s.db.acts_for_holder(&c.holder_kind, &c.holder_id, &presenter_id)
                         .await
                         .map_err(ApiError::from)?
                 }

@@ -10,6 +10,7 @@ use wallet_core::{Grant, Holder, PublicKey};
 use crate::auth::Citizen;
 use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::db::cases::UsageRow;
+use crate::db::certificates::CertRow;
 use crate::db::grants::GrantRow;
 use crate::error::{rule, ApiError};
 use crate::extract::ApiJson;
@@ -168,36 +169,26 @@ pub struct MyCertificate {
     pub sealed: String,
 }
 
+impl From<CertRow> for MyCertificate {
+    fn from(c: CertRow) -> Self {
+        MyCertificate {
+            id: c.id,
+            type_code: c.type_code,
+            status: c.status,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            sealed: c.sealed,
+        }
+    }
+}
+
 /// 我的证照 at this node.
 pub async fn certificates(
     State(s): State<AppState>,
     me: Citizen,
 ) -> Result<Json<Vec<MyCertificate>>, ApiError> {
     let rows = s.db.certificates_of_holder(&me.resident_id).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|c| MyCertificate {
-                id: c.id,
-                type_code: c.type_code,
-                status: c.status,
-                valid_from: c.valid_from,
-                valid_until: c.valid_until,
-                sealed: c.sealed,
-            })
-            .collect(),
-    ))
-}
-
-/// Whether I may see this certificate: I hold it, or I act for the enterprise that does.
-async fn may_see(
-    s: &AppState,
-    me: &Citizen,
-    holder_kind: &str,
-    holder_id: &str,
-) -> Result<bool, ApiError> {
-    Ok(holder_id == me.resident_id
-        || (holder_kind == "enterprise"
-            && s.db.acts_for_enterprise(holder_id, &me.resident_id).await?))
+    Ok(Json(rows.into_iter().map(MyCertificate::from).collect()))
 }
 
 /// 证照详情.
@@ -211,17 +202,14 @@ pub async fn certificate(
         what: "certificate",
     };
     let c = s.db.certificate(&id).await?.ok_or_else(not_found)?;
-    if !may_see(&s, &me, &c.holder_kind, &c.holder_id).await? {
+    if !s
+        .db
+        .acts_for_holder(&c.holder_kind, &c.holder_id, &me.resident_id)
+        .await?
+    {
         return Err(not_found());
     }
-    Ok(Json(MyCertificate {
-        id: c.id,
-        type_code: c.type_code,
-        status: c.status,
-        valid_from: c.valid_from,
-        valid_until: c.valid_until,
-        sealed: c.sealed,
-    }))
+    Ok(Json(c.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,14 +244,7 @@ pub async fn enterprise(
         s.db.certificates_of_holder(&code)
             .await?
             .into_iter()
-            .map(|c| MyCertificate {
-                id: c.id,
-                type_code: c.type_code,
-                status: c.status,
-                valid_from: c.valid_from,
-                valid_until: c.valid_until,
-                sealed: c.sealed,
-            })
+            .map(MyCertificate::from)
             .collect();
     Ok(Json(EnterpriseCertificates {
         credit_code: code,

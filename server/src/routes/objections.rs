@@ -49,12 +49,11 @@ pub async fn file(
                 code: "certificate_not_found",
                 what: "certificate",
             })?;
-    let mine = cert.holder_id == me.resident_id
-        || (cert.holder_kind == "enterprise"
-            && s.db
-                .acts_for_enterprise(&cert.holder_id, &me.resident_id)
-                .await?);
-    if !mine {
+    if !s
+        .db
+        .acts_for_holder(&cert.holder_kind, &cert.holder_id, &me.resident_id)
+        .await?
+    {
         return Err(ApiError::NotFound {
             code: "certificate_not_found",
             what: "certificate",
