@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::Deserialize;
-use wallet_core::{CreditCode, NodeKey, RegionCode, SecretKey, Tier};
+use wallet_core::{CreditCode, NodeKey, PublicKey, RegionCode, SecretKey, Tier};
 
 /// A value that must not reach a log: `Debug` and `Display` print a placeholder.
 #[derive(Clone, Deserialize, Default)]
@@ -105,7 +105,58 @@ pub struct CertTypeSettings {
     pub holder_kind: String,
     #[serde(default)]
     pub disclosable: bool,
+    /// Listed in the national catalog: its metadata is pushed to the national node as well as
+    /// to the province.
+    #[serde(default)]
+    pub national: bool,
     pub fields: Vec<FieldSpec>,
+}
+
+/// One public key of a peer node with the window in which it signs, so a node key can be
+/// rotated without downtime: the new key is listed before it is used, the old one keeps a
+/// `not_after` until the calls it signed have expired.
+#[derive(Clone, Debug, Deserialize)]
+struct RawPeerKey {
+    public_key: String,
+    #[serde(default)]
+    not_before: i64,
+    #[serde(default)]
+    not_after: Option<i64>,
+}
+
+/// An entry of the node registry as written in the file.
+#[derive(Clone, Debug, Deserialize)]
+struct RawPeer {
+    region: String,
+    #[serde(default)]
+    name: String,
+    url: String,
+    keys: Vec<RawPeerKey>,
+}
+
+/// A node key of a peer and its validity window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerKey {
+    pub key: PublicKey,
+    pub not_before: i64,
+    pub not_after: Option<i64>,
+}
+
+impl PeerKey {
+    pub fn valid_at(&self, t: i64) -> bool {
+        t >= self.not_before && self.not_after.is_none_or(|end| t < end)
+    }
+}
+
+/// A node this node may call or accept calls from (the node registry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub region: RegionCode,
+    /// Shown in errors that name an unreachable tier, e.g. `河南省电子证照系统`.
+    pub name: String,
+    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:8410`.
+    pub url: String,
+    pub keys: Vec<PeerKey>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +182,10 @@ struct RawSettings {
     sms: Provider,
     #[serde(default)]
     liveness: Provider,
+    #[serde(default)]
+    peers: Vec<RawPeer>,
+    #[serde(default)]
+    demo_seed: bool,
 }
 
 /// Validated settings of one node.
@@ -151,6 +206,11 @@ pub struct Settings {
     pub enterprises: Vec<EnterpriseSettings>,
     pub sms: Provider,
     pub liveness: Provider,
+    /// The node registry: every other node this one talks to, with its keys.
+    pub peers: Vec<PeerSettings>,
+    /// Seed the demo federation's synthetic people, certificates and sharing-platform records
+    /// for this node's region at start (`demo::seed`); refused in production mode.
+    pub demo_seed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -313,6 +373,12 @@ impl Settings {
             }
         }
         if raw.mode == Mode::Production {
+            if raw.demo_seed {
+                return Err(invalid(
+                    "demo_seed",
+                    "synthetic demo data has no place in a production node",
+                ));
+            }
             if raw.sms == Provider::Demo {
                 return Err(invalid(
                     "sms",
@@ -326,6 +392,7 @@ impl Settings {
                 ));
             }
         }
+        let peers = validate_peers(&raw.peers, region)?;
         let name = if raw.name.is_empty() {
             format!("{region} 电子证照系统")
         } else {
@@ -346,8 +413,63 @@ impl Settings {
             enterprises: raw.enterprises,
             sms: raw.sms,
             liveness: raw.liveness,
+            peers,
+            demo_seed: raw.demo_seed,
         })
     }
+}
+
+fn validate_peers(raw: &[RawPeer], own: RegionCode) -> Result<Vec<PeerSettings>, ConfigError> {
+    let mut peers: Vec<PeerSettings> = Vec::with_capacity(raw.len());
+    for p in raw {
+        let region: RegionCode = p.region.parse().map_err(|e| invalid("peers.region", e))?;
+        if region == own || peers.iter().any(|q| q.region == region) {
+            return Err(invalid(
+                "peers.region",
+                format!("{region} is listed twice or is this node itself"),
+            ));
+        }
+        let url = p.url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(invalid(
+                "peers.url",
+                format!("{region}: {url:?} is not an http(s) URL"),
+            ));
+        }
+        if p.keys.is_empty() {
+            return Err(invalid("peers.keys", format!("{region}: no public key")));
+        }
+        let mut keys = Vec::with_capacity(p.keys.len());
+        for k in &p.keys {
+            let key: PublicKey = k
+                .public_key
+                .trim()
+                .parse()
+                .map_err(|e| invalid("peers.keys.public_key", format!("{region}: {e}")))?;
+            if matches!(k.not_after, Some(end) if end <= k.not_before) {
+                return Err(invalid(
+                    "peers.keys.not_after",
+                    format!("{region}: ends before it begins"),
+                ));
+            }
+            keys.push(PeerKey {
+                key,
+                not_before: k.not_before,
+                not_after: k.not_after,
+            });
+        }
+        peers.push(PeerSettings {
+            region,
+            name: if p.name.is_empty() {
+                format!("{region} 电子证照系统")
+            } else {
+                p.name.clone()
+            },
+            url: url.to_owned(),
+            keys,
+        });
+    }
+    Ok(peers)
 }
 
 fn node_key_from(seed: &Secret) -> Result<NodeKey, String> {

@@ -40,6 +40,27 @@ pub enum ApiError {
     TooLarge,
     #[error("request took too long")]
     Timeout,
+    /// A tier on the path failed: unreachable, too slow, or its answer did not verify. The
+    /// title names the tier, e.g. `河南省电子证照系统暂时无法访问，请稍后重试`.
+    #[error("{code}: {detail}")]
+    Tier {
+        status: StatusCode,
+        code: &'static str,
+        title: String,
+        detail: String,
+    },
+    /// A refusal decided by another node (the owner found the certificate revoked, say),
+    /// passed on with its own code so the counter page maps it one way.
+    #[error("{code} (relayed): {detail}")]
+    Relayed {
+        status: StatusCode,
+        code: String,
+        title: String,
+        detail: String,
+    },
+    /// An inter-node call whose service token failed a check.
+    #[error("inter-node call refused: {0}")]
+    PeerRefused(crate::federation::token::ServiceTokenError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -88,6 +109,19 @@ impl ApiError {
                 "request_timeout",
                 "系统繁忙，请稍后重试",
             ),
+            ApiError::Tier {
+                status,
+                code,
+                title,
+                ..
+            } => (*status, code, title),
+            ApiError::Relayed {
+                status,
+                code,
+                title,
+                ..
+            } => (*status, code, title),
+            ApiError::PeerRefused(e) => (StatusCode::UNAUTHORIZED, e.code(), "节点身份验证失败"),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

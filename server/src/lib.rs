@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod federation;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -42,10 +43,13 @@ pub enum StartError {
     Key(#[from] wallet_core::keys::KeyError),
     #[error("cannot hash a staff password: {0}")]
     Password(#[from] argon2::password_hash::Error),
+    #[error("cannot build the HTTP client for other nodes: {0}")]
+    Client(#[from] reqwest::Error),
 }
 
 /// Connects the database, applies migrations and the configured departments and catalog, and
-/// gives every department a seal key if it has none.
+/// gives every department a seal key if it has none. Starts the outbox delivery task, which
+/// runs while the returned state (or a clone of it) lives.
 pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartError> {
     let db = Db::connect(settings.database_url.expose()).await?;
     for d in &settings.departments {
@@ -76,6 +80,7 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
             department: t.department.clone(),
             holder_kind: t.holder_kind.clone(),
             disclosable: t.disclosable,
+            national: t.national,
             fields: t.fields.clone(),
         })
         .await?;
@@ -108,7 +113,19 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         match (settings.sms, settings.liveness) {
             (Provider::Demo, Provider::Demo) => (Arc::new(DemoSms), Arc::new(DemoLiveness)),
         };
+    let federation = Arc::new(federation::Federation {
+        registry: federation::Registry::new(settings.region, &settings.peers),
+        client: federation::PeerClient::new()?,
+    });
+    let outbox = Arc::new(federation::outbox::spawn(federation::outbox::Pusher {
+        db: db.clone(),
+        clock: clock.clone(),
+        federation: federation.clone(),
+        node_key: node_key.clone(),
+    }));
     Ok(AppState {
+        outbox,
+        federation,
         settings: Arc::new(settings),
         db,
         node_key,

@@ -46,4 +46,7 @@ pub struct AppState {
     pub sms: Arc<dyn SmsSender>,
     pub liveness: Arc<dyn Liveness>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub federation: Arc<crate::federation::Federation>,
+    /// Keeps the outbox delivery task running; it stops when the last clone is dropped.
+    pub outbox: Arc<crate::federation::outbox::Outbox>,
 }

@@ -38,7 +38,7 @@ pub enum TokenError {
 }
 
 /// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410), which jsonwebtoken's signer takes.
-fn pkcs8(seed: &[u8; 32]) -> Vec<u8> {
+pub(crate) fn pkcs8(seed: &[u8; 32]) -> Vec<u8> {
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,

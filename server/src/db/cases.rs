@@ -129,6 +129,32 @@ pub async fn consume_nonce(
     Ok(n == 1)
 }
 
+pub async fn insert_retrieval(
+    conn: &mut AnyConnection,
+    r: &RetrievalRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO retrievals (id, correlation_id, case_id, cert_id, holder_id, matter, material, presenter,
+           grant_id, sealed, receipt, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&r.id)
+    .bind(&r.correlation_id)
+    .bind(&r.case_id)
+    .bind(&r.cert_id)
+    .bind(&r.holder_id)
+    .bind(&r.matter)
+    .bind(&r.material)
+    .bind(&r.presenter)
+    .bind(&r.grant_id)
+    .bind(&r.sealed)
+    .bind(&r.receipt)
+    .bind(r.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Db {
     pub async fn upsert_matter(&self, m: &Matter) -> Result<(), sqlx::Error> {
         let materials =
@@ -231,25 +257,7 @@ impl Db {
                 return Ok(Err(RecordError::GrantSpent));
             }
         }
-        sqlx::query(
-            "INSERT INTO retrievals (id, correlation_id, case_id, cert_id, holder_id, matter, material, presenter,
-               grant_id, sealed, receipt, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&r.id)
-        .bind(&r.correlation_id)
-        .bind(&r.case_id)
-        .bind(&r.cert_id)
-        .bind(&r.holder_id)
-        .bind(&r.matter)
-        .bind(&r.material)
-        .bind(&r.presenter)
-        .bind(&r.grant_id)
-        .bind(&r.sealed)
-        .bind(&r.receipt)
-        .bind(r.created_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_retrieval(&mut tx, r).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Ok(()))

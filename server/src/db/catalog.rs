@@ -12,6 +12,8 @@ pub struct CertType {
     pub department: String,
     pub holder_kind: String,
     pub disclosable: bool,
+    /// In the national catalog: its certificates' metadata is pushed to the national node too.
+    pub national: bool,
     pub fields: Vec<FieldSpec>,
 }
 
@@ -23,6 +25,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<CertType, sqlx::Error> {
         department: r.try_get("department")?,
         holder_kind: r.try_get("holder_kind")?,
         disclosable: r.try_get::<i64, _>("disclosable")? != 0,
+        national: r.try_get::<i64, _>("national")? != 0,
         fields: serde_json::from_str(&schema).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
@@ -32,11 +35,11 @@ impl Db {
         let schema =
             serde_json::to_string(&t.fields).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         sqlx::query(
-            "INSERT INTO cert_types (code, name, department, holder_kind, field_schema, disclosable)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO cert_types (code, name, department, holder_kind, field_schema, disclosable, national)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, department = excluded.department,
                holder_kind = excluded.holder_kind, field_schema = excluded.field_schema,
-               disclosable = excluded.disclosable",
+               disclosable = excluded.disclosable, national = excluded.national",
         )
         .bind(&t.code)
         .bind(&t.name)
@@ -44,6 +47,7 @@ impl Db {
         .bind(&t.holder_kind)
         .bind(schema)
         .bind(i64::from(t.disclosable))
+        .bind(i64::from(t.national))
         .execute(&self.pool)
         .await?;
         Ok(())

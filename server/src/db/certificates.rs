@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::audit::{append, AuditEntry};
+use super::outbox::enqueue;
 use super::Db;
 
 #[derive(Debug, Clone)]
@@ -66,7 +67,8 @@ async fn insert<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
 }
 
 impl Db {
-    /// Stores a newly sealed certificate and its audit entry together.
+    /// Stores a newly sealed certificate, its push to the tiers above and its audit entry
+    /// together.
     pub async fn insert_certificate(
         &self,
         c: &CertRow,
@@ -74,11 +76,15 @@ impl Db {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         insert(&mut *tx, c).await?;
+        enqueue(&mut tx, &c.id, "issued", audit.at).await?;
         append(&mut tx, audit).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(())
     }
 
-    /// Stores a corrected version and marks the old one superseded, in one transaction.
+    /// Stores a corrected version and marks the old one superseded, with both pushes, in one
+    /// transaction.
     /// Refuses (returns false) when the old one is no longer current.
     pub async fn replace_certificate(
         &self,
@@ -101,8 +107,11 @@ impl Db {
             return Ok(false);
         }
         insert(&mut *tx, new).await?;
+        enqueue(&mut tx, old_id, "superseded", audit.at).await?;
+        enqueue(&mut tx, &new.id, "corrected", audit.at).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(true)
     }
 
@@ -116,7 +125,8 @@ impl Db {
             .transpose()
     }
 
-    /// Revokes a current certificate; false when it was not current.
+    /// Revokes a current certificate and queues the push of its status; false when it was not
+    /// current.
     pub async fn revoke_certificate(
         &self,
         id: &str,
@@ -137,8 +147,10 @@ impl Db {
             tx.rollback().await?;
             return Ok(false);
         }
+        enqueue(&mut tx, id, "revoked", audit.at).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(true)
     }
 

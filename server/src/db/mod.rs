@@ -11,10 +11,15 @@ pub mod cases;
 pub mod catalog;
 pub mod certificates;
 pub mod departments;
+pub mod federation;
 pub mod grants;
+pub mod index;
 pub mod objections;
+pub mod outbox;
+pub mod sharing;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -36,6 +41,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Signalled after a commit that queued push events (`outbox`), so this process's
+    /// delivery task sends them at once.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Db {
@@ -78,7 +86,11 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            outbox_wake: Arc::default(),
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::audit::{append, AuditEntry};
+use super::outbox::enqueue;
 use super::Db;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,7 +37,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<ObjectionRow, sqlx::Error> {
 }
 
 impl Db {
-    /// Files an objection and marks a current certificate disputed, together.
+    /// Files an objection and marks a current certificate disputed, together; the tiers above
+    /// hear of the dispute through the outbox.
     pub async fn file_objection(
         &self,
         o: &ObjectionRow,
@@ -56,14 +58,22 @@ impl Db {
         .bind(o.created_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        let disputed = sqlx::query(
             "UPDATE certificates SET status = 'disputed' WHERE id = $1 AND status = 'valid'",
         )
         .bind(&o.cert_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if disputed == 1 {
+            enqueue(&mut tx, &o.cert_id, "disputed", audit.at).await?;
+        }
         append(&mut tx, audit).await?;
-        tx.commit().await
+        tx.commit().await?;
+        if disputed == 1 {
+            self.wake_outbox();
+        }
+        Ok(())
     }
 
     pub async fn objections_by(&self, reporter: &str) -> Result<Vec<ObjectionRow>, sqlx::Error> {
@@ -129,17 +139,25 @@ impl Db {
             return Ok(false);
         };
         let cert_id: String = row.try_get(0)?;
+        let mut restored = 0;
         if !upheld {
-            sqlx::query(
+            restored = sqlx::query(
                 "UPDATE certificates SET status = 'valid' WHERE id = $1 AND status = 'disputed'
                  AND NOT EXISTS (SELECT 1 FROM objections WHERE cert_id = $1 AND status IN ('open', 'upheld'))",
             )
             .bind(&cert_id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        }
+        if restored == 1 {
+            enqueue(&mut tx, &cert_id, "dispute_resolved", now).await?;
         }
         append(&mut tx, audit).await?;
         tx.commit().await?;
+        if restored == 1 {
+            self.wake_outbox();
+        }
         Ok(true)
     }
 

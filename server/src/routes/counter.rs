@@ -8,18 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use wallet_core::grant::GrantError;
-use wallet_core::receipt::{digest_hex, ReceiptTerms};
-use wallet_core::{
-    CertStatus, Grant, Holder, Presentation, PublicKey, RetrievalReceipt, SealedCertificate,
-    Subject,
-};
+use wallet_core::{CertStatus, RetrievalReceipt, SealedCertificate, TrustEntry};
 
 use crate::auth::secrets::random_string;
 use crate::auth::Staff;
-use crate::db::audit::{hex_sha256, AuditEntry};
-use crate::db::cases::{AttachmentRow, CaseRow, Matter, RecordError, RetrievalRow};
-use crate::error::{rule, ApiError};
+use crate::db::cases::{AttachmentRow, CaseRow, Matter, RetrievalRow};
+use crate::error::ApiError;
+use crate::federation::client::COUNTER_BUDGET;
+use crate::federation::resolve::{resolve, settle, HopAudit, HopRequest, Origin, Served, Step};
+use crate::federation::Budget;
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
@@ -118,186 +115,24 @@ pub struct Retrieved {
     pub holder_name: String,
     pub fields: Vec<(String, String)>,
     pub valid_until: Option<i64>,
-    /// Regions the retrieval passed through, counter's node first.
+    /// Regions the retrieval passed through, counter's node first, owner last.
     pub path: Vec<String>,
+    /// The same, as people read them (`漯河市电子证照系统` …).
+    pub path_names: Vec<String>,
+    /// The node that checked the holder's consent (the wallet province).
+    pub consent_by: String,
+    /// The issuer's seal keys as the owner vouched for them, for the page's own check.
+    pub issuer_keys: Vec<TrustEntry>,
     pub grant_id: Option<String>,
 }
 
-/// Everything decided about one scan before it is recorded.
-struct Checked {
-    presentation: Presentation,
-    presenter_id: String,
-    cert_id: String,
-    grant_id: Option<String>,
-}
-
-/// A refusal worth recording: its error, and whether the code itself was genuine (then its
-/// nonce is consumed so it cannot be tried again).
-struct Refusal {
-    error: ApiError,
-    genuine: Option<Presentation>,
-}
-
-impl From<ApiError> for Refusal {
-    fn from(error: ApiError) -> Self {
-        Refusal {
-            error,
-            genuine: None,
-        }
-    }
-}
-
-fn refuse(p: &Presentation, e: ApiError) -> Refusal {
-    Refusal {
-        error: e,
-        genuine: Some(p.clone()),
-    }
-}
-
-async fn check_scan(s: &AppState, matter: &Matter, text: &str) -> Result<Checked, Refusal> {
-    let now = s.clock.now();
-    let p = Presentation::decode_text(text).map_err(rule)?;
-    let (presenter_id, public) =
-        s.db.live_device(&p.presenter.to_string())
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| {
-                ApiError::bad(
-                    "presenter_key_unknown",
-                    "出示人设备未登记，请让申请人重新登录后刷新亮证码",
-                    p.presenter.to_string(),
-                )
-            })?;
-    let public: PublicKey = public.parse().map_err(ApiError::internal)?;
-    p.verify(&public, now).map_err(|e| match e {
-        // A bad signature proves nothing about the nonce's owner: nothing is consumed.
-        wallet_core::presentation::PresentationError::BadSignature => Refusal::from(rule(e)),
-        other => refuse(&p, rule(other)),
-    })?;
-    match &p.subject {
-        Subject::Certificate(id) => {
-            let cert =
-                s.db.certificate(id.as_str())
-                    .await
-                    .map_err(ApiError::from)?;
-            let holder_ok = match &cert {
-                Some(c) => {
-                    s.db.acts_for_holder(&c.holder_kind, &c.holder_id, &presenter_id)
-                        .await
-                        .map_err(ApiError::from)?
-                }
-                None => false,
-            };
-            if !holder_ok {
-                return Err(refuse(
-                    &p,
-                    ApiError::bad("presenter_not_holder", "出示人不是持证人，请出示授权码", ""),
-                ));
-            }
-            Ok(Checked {
-                cert_id: id.to_string(),
-                grant_id: None,
-                presenter_id,
-                presentation: p,
-            })
-        }
-        Subject::Grant(gid) => {
-            let row =
-                s.db.grant(&gid.to_string())
-                    .await
-                    .map_err(ApiError::from)?
-                    .ok_or_else(|| {
-                        refuse(
-                            &p,
-                            ApiError::bad("grant_unknown", "授权不存在", gid.to_string()),
-                        )
-                    })?;
-            if row.revoked_at.is_some() {
-                return Err(refuse(
-                    &p,
-                    ApiError::bad("grant_revoked", "持证人已撤销该授权", ""),
-                ));
-            }
-            if row.use_limit.is_some_and(|limit| row.uses >= limit) {
-                return Err(refuse(
-                    &p,
-                    ApiError::bad("grant_use_limit_reached", "该授权的使用次数已用完", ""),
-                ));
-            }
-            let grant = Grant::try_from(row.token.clone())
-                .map_err(|e| refuse(&p, ApiError::internal(e)))?;
-            let holder_key = holder_key(s, &grant).await.map_err(|e| refuse(&p, e))?;
-            let presenter = presenter_id
-                .parse()
-                .map_err(|e| refuse(&p, ApiError::internal(e)))?;
-            grant
-                .verify_use(&holder_key, now, &matter.code, &presenter)
-                .map_err(|e: GrantError| refuse(&p, rule(e)))?;
-            Ok(Checked {
-                cert_id: row.cert_id,
-                grant_id: Some(row.id),
-                presenter_id,
-                presentation: p,
-            })
-        }
-    }
-}
-
-/// The live device key that signed a grant, which must belong to the holder (or, for an
-/// enterprise certificate, to someone acting for the enterprise).
-async fn holder_key(s: &AppState, grant: &Grant) -> Result<PublicKey, ApiError> {
-    let (owner, public) = s
-        .db
-        .live_device(&grant.signer.to_string())
-        .await?
-        .ok_or_else(|| ApiError::bad("grant_signer_revoked", "授权签名设备已注销，授权失效", ""))?;
-    let ok = match &grant.terms.holder {
-        Holder::Person(p) => p.as_str() == owner,
-        Holder::Enterprise(e) => s.db.acts_for_enterprise(e.as_str(), &owner).await?,
-    };
-    if !ok {
-        return Err(ApiError::bad(
-            "grant_signer_not_holder",
-            "授权不是持证人签署的",
-            "",
-        ));
-    }
-    public.parse().map_err(ApiError::internal)
-}
-
-/// One scan at the counter: what is audited about it whatever the outcome.
-struct ScanContext<'a> {
-    staff: &'a Staff,
-    case: &'a CaseRow,
-    correlation: &'a str,
-    text: &'a str,
-    started: Instant,
-}
-
-fn scan_audit(s: &AppState, ctx: &ScanContext<'_>, result: &str, response: &str) -> AuditEntry {
-    let case = ctx.case;
-    let detail =
-        serde_json::json!({ "case": case.id, "matter": case.matter, "counter": case.counter })
-            .to_string();
-    AuditEntry {
-        at: s.clock.now(),
-        correlation_id: ctx.correlation.into(),
-        action: "retrieval".into(),
-        actor: format!("{}:clerk:{}", s.settings.region, ctx.staff.id),
-        subject: case.id.clone(),
-        detail,
-        result: result.into(),
-        request_hash: hex_sha256(ctx.text.as_bytes()),
-        response_hash: hex_sha256(response.as_bytes()),
-        latency_ms: ctx.started.elapsed().as_millis() as i64,
-    }
-}
-
-/// Scans a presentation for a case (调阅). The presenter's device key, the code's signature and
-/// time, the grant (grantee, matter, window, revocation, use limit) and the certificate's
-/// status and validity are all checked here; the nonce is consumed atomically with the
-/// record, so a second scan of the same code is refused even on another process sharing the
-/// database. Only the fields the matter needs are returned. Every attempt is audited.
+/// Scans a presentation for a case (调阅). The code is resolved through the tiers
+/// (`federation::resolve`): the wallet province checks the presenter's device key, the code's
+/// signature and time and the grant (grantee, matter, window, revocation, use limit) and
+/// consumes the nonce atomically with its record, so a second scan of the same code is refused
+/// even on another process sharing the database; the owner checks the holder's consent again,
+/// the certificate's status and validity, and returns only the fields the matter needs. Every
+/// attempt is audited at every node it reaches.
 pub async fn retrieve(
     State(s): State<AppState>,
     staff: Staff,
@@ -311,181 +146,99 @@ pub async fn retrieve(
         code: "matter_unknown",
         what: "matter",
     })?;
-    let correlation = random_string(12).map_err(ApiError::internal)?;
-    let ctx = ScanContext {
-        staff: &staff,
-        case: &case,
-        correlation: &correlation,
-        text: &req.text,
+    let hop = HopRequest {
+        correlation_id: random_string(12).map_err(ApiError::internal)?,
+        origin: Origin {
+            region: s.settings.region,
+            clerk: staff.id.clone(),
+            case_id: case.id.clone(),
+            counter: case.counter.clone(),
+            matter: matter.code.clone(),
+        },
+        presentation: req.text.trim().to_owned(),
+        materials: matter
+            .materials
+            .iter()
+            .filter(|m| m.cert_type.is_some())
+            .cloned()
+            .collect(),
+        path: Vec::new(),
+        consent: None,
+    };
+    let outcome = resolve(&s, &hop, Budget::new(COUNTER_BUDGET)).await;
+    let now = s.clock.now();
+    let grant_id = |served: &Served| served.receipt.terms.grant.map(|g| g.to_string());
+    let retrieval_id = format!("RET-{}", random_string(9).map_err(ApiError::internal)?);
+    let record = |served: &Served| -> Result<RetrievalRow, ApiError> {
+        Ok(RetrievalRow {
+            id: retrieval_id.clone(),
+            correlation_id: hop.correlation_id.clone(),
+            case_id: case.id.clone(),
+            cert_id: served.receipt.terms.cert_id.to_string(),
+            holder_id: served.holder_id.clone(),
+            matter: matter.code.clone(),
+            material: served.material.clone(),
+            presenter: served.presenter.clone(),
+            grant_id: grant_id(served),
+            sealed: served.sealed.clone(),
+            receipt: serde_json::to_string(&served.receipt).map_err(ApiError::internal)?,
+            created_at: now,
+        })
+    };
+    let audit = HopAudit {
+        action: "retrieval",
+        actor: format!("{}:clerk:{}", s.settings.region, staff.id),
         started,
     };
-    let outcome = match check_scan(&s, &matter, &req.text).await {
-        Ok(checked) => deliver(&s, &ctx, &matter, checked).await,
-        Err(r) => Err(r),
-    };
-    match outcome {
-        Ok(done) => {
-            s.metrics.record_retrieval("ok");
-            Ok((StatusCode::CREATED, Json(done)))
-        }
-        Err(Refusal { error, genuine }) => {
-            let (_, code, _) = error.parts();
-            s.metrics.record_retrieval(code);
-            let entry = scan_audit(&s, &ctx, code, "");
-            let nonce = genuine
-                .as_ref()
-                .map(|p| (hex_sha256(&p.nonce), p.expires_at));
-            s.db.record_refusal(
-                nonce.as_ref().map(|(n, e)| (n.as_str(), *e)),
-                s.clock.now(),
-                &entry,
-            )
-            .await?;
-            Err(error)
-        }
-    }
-}
-
-async fn deliver(
-    s: &AppState,
-    ctx: &ScanContext<'_>,
-    matter: &Matter,
-    c: Checked,
-) -> Result<Retrieved, Refusal> {
-    let (case, correlation) = (ctx.case, ctx.correlation);
-    let p = &c.presentation;
-    let now = s.clock.now();
-    let row =
-        s.db.certificate(&c.cert_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| {
-                refuse(
-                    p,
-                    ApiError::bad(
-                        "certificate_not_found_here",
-                        "本级系统未找到该证照",
-                        c.cert_id.clone(),
-                    ),
-                )
-            })?;
-    let status = match row.status.as_str() {
-        "valid" => CertStatus::Valid,
-        "disputed" => CertStatus::Disputed,
-        "revoked" => {
-            return Err(refuse(
-                p,
-                ApiError::bad("certificate_revoked", "证照已注销", ""),
-            ))
-        }
-        _ => {
-            return Err(refuse(
-                p,
-                ApiError::bad("certificate_superseded", "证照已被更正，请出示最新版本", ""),
-            ))
-        }
-    };
-    let sealed = SealedCertificate::try_from(row.sealed.clone())
-        .map_err(|e| refuse(p, ApiError::internal(e)))?;
-    sealed
-        .certificate
-        .check_validity(now)
-        .map_err(|e| refuse(p, rule(e)))?;
-    let material = matter
-        .materials
-        .iter()
-        .find(|m| m.cert_type.as_deref() == Some(row.type_code.as_str()))
-        .ok_or_else(|| {
-            refuse(
-                p,
-                ApiError::bad(
-                    "certificate_not_needed",
-                    "本事项不需要该证照",
-                    row.type_code.clone(),
-                ),
-            )
-        })?;
-    let names: Vec<&str> = material.fields.iter().map(String::as_str).collect();
-    let disclosed = sealed.disclose(&names);
-    // Verify what leaves: a node never hands on a seal it cannot verify itself.
-    let trust = super::trust::node_trust_list(s)
-        .await
-        .map_err(Refusal::from)?;
-    disclosed.verify(&trust).map_err(|e| refuse(p, rule(e)))?;
-    let bytes = disclosed.encode();
-    let receipt = ReceiptTerms {
-        correlation_id: correlation.into(),
-        owner: s.settings.region,
-        requested_by: s.settings.region,
-        cert_id: disclosed.certificate.id.clone(),
-        status,
-        matter: matter.code.clone(),
-        grant: match &p.subject {
-            Subject::Grant(g) => Some(*g),
-            Subject::Certificate(_) => None,
-        },
-        certificate_digest: digest_hex(&bytes),
-        retrieved_at: now,
-    }
-    .sign(&s.node_key);
-    let sealed_text = String::from(disclosed.clone());
-    let receipt_json = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
-    let record = RetrievalRow {
-        id: format!("RET-{}", random_string(9).map_err(ApiError::internal)?),
-        correlation_id: correlation.into(),
-        case_id: case.id.clone(),
-        cert_id: c.cert_id.clone(),
-        holder_id: row.holder_id.clone(),
-        matter: matter.code.clone(),
-        material: material.name.clone(),
-        presenter: c.presenter_id.clone(),
-        grant_id: c.grant_id.clone(),
-        sealed: sealed_text.clone(),
-        receipt: receipt_json,
-        created_at: now,
-    };
-    let entry = scan_audit(s, ctx, "ok", &sealed_text);
-    match s
-        .db
-        .record_retrieval(&record, &hex_sha256(&p.nonce), p.expires_at, &entry)
-        .await
-        .map_err(ApiError::from)?
-    {
-        Ok(()) => {}
-        Err(RecordError::NonceUsed) => {
-            return Err(Refusal::from(ApiError::bad(
-                "presentation_replayed",
-                "该亮证码已使用，请让申请人刷新后重新出示",
-                "",
+    let step = settle(&s, &hop, outcome, audit, Some(&record)).await;
+    let served = match step {
+        Ok(Step::Served(served)) => served,
+        Ok(Step::Consented(..)) => {
+            return Err(ApiError::internal(std::io::Error::other(
+                "a consent came back to the counter's node",
             )))
         }
-        Err(RecordError::GrantSpent) => {
-            return Err(Refusal::from(ApiError::bad(
-                "grant_use_limit_reached",
-                "该授权已撤销或使用次数已用完",
-                "",
-            )))
+        Err(e) => {
+            s.metrics.record_retrieval(e.parts().1);
+            return Err(e);
         }
-    }
-    let cert = &disclosed.certificate;
-    Ok(Retrieved {
-        retrieval_id: record.id,
-        correlation_id: correlation.into(),
-        sealed: sealed_text,
-        receipt,
-        status,
-        material: material.name.clone(),
-        type_name: cert.type_name.clone(),
-        holder_name: cert.holder_name.clone(),
-        fields: cert
-            .fields
-            .iter()
-            .map(|f| (f.name.clone(), f.value.clone()))
-            .collect(),
-        valid_until: cert.valid_until,
-        path: vec![s.settings.region.to_string()],
-        grant_id: c.grant_id,
-    })
+    };
+    s.metrics.record_retrieval("ok");
+    let sealed = SealedCertificate::try_from(served.sealed.clone()).map_err(ApiError::internal)?;
+    let issuer_keys: Vec<TrustEntry> =
+        serde_json::from_str(&served.issuer_keys.payload).map_err(ApiError::internal)?;
+    let cert = sealed.certificate;
+    let registry = &s.federation.registry;
+    Ok((
+        StatusCode::CREATED,
+        Json(Retrieved {
+            retrieval_id,
+            correlation_id: hop.correlation_id.clone(),
+            status: served.receipt.terms.status,
+            grant_id: grant_id(&served),
+            sealed: served.sealed,
+            receipt: served.receipt,
+            material: served.material,
+            type_name: cert.type_name,
+            holder_name: cert.holder_name,
+            fields: cert.fields.into_iter().map(|f| (f.name, f.value)).collect(),
+            valid_until: cert.valid_until,
+            path: served.path.iter().map(ToString::to_string).collect(),
+            path_names: served
+                .path
+                .iter()
+                .map(|r| {
+                    if *r == s.settings.region {
+                        s.settings.name.clone()
+                    } else {
+                        registry.name_of(*r)
+                    }
+                })
+                .collect(),
+            consent_by: served.consent_by.to_string(),
+            issuer_keys,
+        }),
+    ))
 }
 
 #[derive(Debug, Serialize)]

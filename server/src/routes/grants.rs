@@ -5,13 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use wallet_core::{Grant, Holder, PublicKey};
+use wallet_core::{Grant, Holder, PublicKey, RegionCode, SealedCertificate};
 
 use crate::auth::Citizen;
 use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::db::cases::UsageRow;
 use crate::db::certificates::CertRow;
 use crate::db::grants::GrantRow;
+use crate::db::index::{holder_key, IndexedCert};
 use crate::error::{rule, ApiError};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -36,7 +37,8 @@ fn audit(s: &AppState, action: &str, me: &Citizen, subject: &str, detail: String
 
 /// Stores a grant after checking it: signed by one of my live device keys, I am the holder
 /// (or act for the holding enterprise), the window is sound and not over, and I do not grant to
-/// myself. Where the certificate lives here, it must be mine and current.
+/// myself. Where the certificate lives here, or is known here from the index of the nodes
+/// below, it must be mine and current.
 pub async fn create(
     State(s): State<AppState>,
     me: Citizen,
@@ -80,17 +82,30 @@ pub async fn create(
     if now >= t.not_after {
         return Err(rule(wallet_core::grant::GrantError::Expired(t.not_after)));
     }
-    if let Some(cert) = s.db.certificate(t.cert_id.as_str()).await? {
-        if cert.holder_id != t.holder.id() {
+    // Held here: checked against the certificate; held below and pushed here: against the
+    // index, the same way; unknown here: left to the owner's node at retrieval.
+    let known = match s.db.certificate(t.cert_id.as_str()).await? {
+        Some(cert) => Some((cert.holder_id == t.holder.id(), cert.status)),
+        None => s.db.indexed_certificate(t.cert_id.as_str()).await?.map(|ix| {
+            let (kind, _) = holder_parts(&t.holder);
+            let key = holder_key(kind, t.holder.id());
+            (
+                ix.meta.holder_kind == kind && ix.meta.holder_key == key,
+                ix.meta.status,
+            )
+        }),
+    };
+    if let Some((holder_matches, status)) = known {
+        if !holder_matches {
             return Err(ApiError::Forbidden(
                 "the certificate belongs to someone else",
             ));
         }
-        if !matches!(cert.status.as_str(), "valid" | "disputed") {
+        if !matches!(status.as_str(), "valid" | "disputed") {
             return Err(ApiError::bad(
                 "certificate_not_current",
                 "证照已注销或已被更正，不能授权",
-                cert.status,
+                status,
             ));
         }
     }
@@ -165,33 +180,117 @@ pub struct MyCertificate {
     pub status: String,
     pub valid_from: i64,
     pub valid_until: Option<i64>,
-    /// The sealed certificate, base64url: the page verifies the seal itself.
-    pub sealed: String,
+    /// The sealed certificate, base64url: the page verifies the seal itself. `None` for a
+    /// certificate known here only from the index, held at another node.
+    pub sealed: Option<String>,
+    /// 证照类型名称.
+    pub type_name: Option<String>,
+    /// `person` or `enterprise`.
+    pub holder_kind: String,
+    /// The enterprise's name for enterprise certificates.
+    pub enterprise_name: Option<String>,
+    /// Region code of the node that holds the certificate.
+    pub held_at: String,
+    /// That node's name, e.g. `郑州市电子证照系统`.
+    pub held_by: String,
+    /// `local` (held here, sealed copy included) or `index` (metadata and status pushed here
+    /// by the node that holds it).
+    pub source: &'static str,
 }
 
-impl From<CertRow> for MyCertificate {
-    fn from(c: CertRow) -> Self {
+impl MyCertificate {
+    fn local(s: &AppState, c: CertRow) -> Self {
+        let type_name = SealedCertificate::try_from(c.sealed.clone())
+            .ok()
+            .map(|sc| sc.certificate.type_name);
         MyCertificate {
+            enterprise_name: (c.holder_kind == "enterprise").then(|| c.holder_name.clone()),
             id: c.id,
             type_code: c.type_code,
             status: c.status,
             valid_from: c.valid_from,
             valid_until: c.valid_until,
-            sealed: c.sealed,
+            sealed: Some(c.sealed),
+            type_name,
+            holder_kind: c.holder_kind,
+            held_at: s.settings.region.to_string(),
+            held_by: s.settings.name.clone(),
+            source: "local",
+        }
+    }
+
+    fn indexed(s: &AppState, ix: IndexedCert) -> Self {
+        let held_by = match ix.owner_region.parse::<RegionCode>() {
+            Ok(r) if r == s.settings.region => s.settings.name.clone(),
+            Ok(r) => s.federation.registry.name_of(r),
+            Err(_) => ix.owner_region.clone(),
+        };
+        let m = ix.meta;
+        MyCertificate {
+            id: m.cert_id,
+            type_code: m.type_code,
+            status: m.status,
+            valid_from: m.valid_from,
+            valid_until: m.valid_until,
+            sealed: None,
+            type_name: Some(m.type_name),
+            holder_kind: m.holder_kind,
+            enterprise_name: m.enterprise_name,
+            held_at: ix.owner_region,
+            held_by,
+            source: "index",
         }
     }
 }
 
-/// 我的证照 at this node.
+fn holder_parts(h: &Holder) -> (&'static str, &str) {
+    match h {
+        Holder::Person(p) => ("person", p.as_str()),
+        Holder::Enterprise(e) => ("enterprise", e.as_str()),
+    }
+}
+
+/// Appends the index entries not already listed; an entry for a certificate held at this very
+/// node (a province's own, indexed locally) is shown from the certificate itself.
+async fn add_indexed(
+    s: &AppState,
+    out: &mut Vec<MyCertificate>,
+    entries: Vec<IndexedCert>,
+) -> Result<(), ApiError> {
+    let own = s.settings.region.to_string();
+    for ix in entries {
+        if out.iter().any(|c| c.id == ix.meta.cert_id) {
+            continue;
+        }
+        if ix.owner_region == own {
+            if let Some(c) = s.db.certificate(&ix.meta.cert_id).await? {
+                out.push(MyCertificate::local(s, c));
+                continue;
+            }
+        }
+        out.push(MyCertificate::indexed(s, ix));
+    }
+    Ok(())
+}
+
+/// 我的证照: those held at this node, then those the index knows of — held at a node below and
+/// pushed here — whose holder is me or an enterprise I represent or administer, each marked
+/// with where it is held and its pushed status.
 pub async fn certificates(
     State(s): State<AppState>,
     me: Citizen,
 ) -> Result<Json<Vec<MyCertificate>>, ApiError> {
     let rows = s.db.certificates_of_holder(&me.resident_id).await?;
-    Ok(Json(rows.into_iter().map(MyCertificate::from).collect()))
+    let mut out: Vec<MyCertificate> = rows
+        .into_iter()
+        .map(|c| MyCertificate::local(&s, c))
+        .collect();
+    let indexed = s.db.indexed_for_person(&me.resident_id).await?;
+    add_indexed(&s, &mut out, indexed).await?;
+    Ok(Json(out))
 }
 
-/// 证照详情.
+/// 证照详情: a certificate held here, or one the index knows of (metadata only).
 pub async fn certificate(
     State(s): State<AppState>,
     me: Citizen,
@@ -201,15 +300,28 @@ pub async fn certificate(
         code: "certificate_not_found",
         what: "certificate",
     };
-    let c = s.db.certificate(&id).await?.ok_or_else(not_found)?;
-    if !s
-        .db
-        .acts_for_holder(&c.holder_kind, &c.holder_id, &me.resident_id)
-        .await?
-    {
+    if let Some(c) = s.db.certificate(&id).await? {
+        if !s
+            .db
+            .acts_for_holder(&c.holder_kind, &c.holder_id, &me.resident_id)
+            .await?
+        {
+            return Err(not_found());
+        }
+        return Ok(Json(MyCertificate::local(&s, c)));
+    }
+    let ix = s.db.indexed_certificate(&id).await?.ok_or_else(not_found)?;
+    let mine = match ix.meta.holder_kind.as_str() {
+        "person" => ix.meta.holder_key == holder_key("person", &me.resident_id),
+        _ => {
+            s.db.acts_for_enterprise(&ix.meta.holder_key, &me.resident_id)
+                .await?
+        }
+    };
+    if !mine {
         return Err(not_found());
     }
-    Ok(Json(c.into()))
+    Ok(Json(MyCertificate::indexed(&s, ix)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,7 +338,7 @@ pub struct EnterpriseCertificates {
 }
 
 /// 企业证照: the certificates of an enterprise I represent or administer, found by credit code
-/// or full name. Anyone else gets the same "not found" as for an unknown enterprise.
+/// or full name — held here, or known from the index. Anyone else gets the same "not found" as for an unknown enterprise.
 pub async fn enterprise(
     State(s): State<AppState>,
     me: Citizen,
@@ -240,12 +352,14 @@ pub async fn enterprise(
     if !s.db.acts_for_enterprise(&code, &me.resident_id).await? {
         return Err(not_found());
     }
-    let certificates =
+    let mut certificates: Vec<MyCertificate> =
         s.db.certificates_of_holder(&code)
             .await?
             .into_iter()
-            .map(MyCertificate::from)
+            .map(|c| MyCertificate::local(&s, c))
             .collect();
+    let indexed = s.db.indexed_of_holder(&code).await?;
+    add_indexed(&s, &mut certificates, indexed).await?;
     Ok(Json(EnterpriseCertificates {
         credit_code: code,
         name,

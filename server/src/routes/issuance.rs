@@ -15,6 +15,7 @@ use wallet_core::{CertId, Certificate, CreditCode, Holder, Seal, SealKey, Secret
 use crate::db::audit::AuditEntry;
 use crate::db::catalog::CertType;
 use crate::db::certificates::CertRow;
+use crate::db::departments::Department;
 use crate::error::{rule, ApiError};
 use crate::extract::{ApiJson, IssuerAuth};
 use crate::state::AppState;
@@ -221,7 +222,19 @@ pub async fn issue(
     IssuerAuth(dept): IssuerAuth,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
-    let t = own_type(&s, &dept.credit_code, &req.type_code).await?;
+    let issued = issue_certificate(&s, &dept, req).await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// The whole of issuance for one department, whoever asks: the route above for a business
+/// system, the demo seed for its synthetic certificates. Checks, seals and stores with the
+/// audit entry in one transaction.
+pub async fn issue_certificate(
+    s: &AppState,
+    dept: &Department,
+    req: IssueRequest,
+) -> Result<Issued, ApiError> {
+    let t = own_type(s, &dept.credit_code, &req.type_code).await?;
     if req.holder_kind != t.holder_kind {
         return Err(ApiError::bad(
             "holder_kind_mismatch",
@@ -253,7 +266,7 @@ pub async fn issue(
         &row.sealed,
     );
     s.db.insert_certificate(&row, &entry).await?;
-    Ok((StatusCode::CREATED, Json(issued)))
+    Ok(issued)
 }
 
 /// Revokes a current certificate of this department. Every later retrieval sees the status.

@@ -4,13 +4,15 @@
 mod audit;
 mod counter;
 mod devices;
+mod federation;
 mod grants;
 mod health;
-mod issuance;
+mod hop;
+pub(crate) mod issuance;
 mod objections;
 mod openapi;
 mod session;
-mod trust;
+pub mod trust;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -258,6 +260,18 @@ pub const ROUTES: &[Route] = &[
         what: "the record behind a printed archive copy",
     },
     Route {
+        method: "POST",
+        path: "/federation/v1/retrieve",
+        who: "registered node (service token)",
+        what: "one hop of a retrieval: consent at the wallet province, delivery at the owner",
+    },
+    Route {
+        method: "POST",
+        path: "/federation/v1/push",
+        who: "node below (service token)",
+        what: "pushed certificate metadata and status changes, signed envelope; acks event ids",
+    },
+    Route {
         method: "GET",
         path: "/metrics",
         who: "operators",
@@ -341,6 +355,9 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(counter::evaluate),
         )
         .route("/api/archive/{code}", get(counter::archive))
+        .route("/federation/v1/retrieve", post(hop::retrieve))
+        .route("/federation/{*rest}", axum::routing::any(not_found))
+        .route("/federation/v1/push", post(federation::push))
         .route("/metrics", get(crate::metrics::expose))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/{*rest}", axum::routing::any(not_found))

@@ -1,0 +1,393 @@
+//! The outbox: events about this node's certificates that the tiers above must hear of
+//! (issued, corrected, revoked, disputed, dispute resolved, expired), written in the same
+//! transaction as the change they describe and kept until the receiver acknowledges them. A
+//! tier that is down for an hour loses nothing; the delivery task
+//! (`federation::outbox`) retries with backoff.
+//!
+//! Several processes of one node may share a PostgreSQL database: a process claims due rows
+//! with a lease before sending, so two processes do not send the same event at the same time
+//! (and receiving is idempotent should a lease run out mid-send).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyConnection, Row};
+use wallet_core::{RegionCode, SealedCertificate};
+
+use super::index::{holder_key, CertMeta};
+use super::Db;
+use crate::config::FieldSpec;
+
+/// One event as pushed: the sender's sequence number (the event id, unique per sender), what
+/// happened, when, and the certificate's metadata as it stands after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushEvent {
+    pub seq: i64,
+    /// `issued`, `corrected`, `superseded`, `revoked`, `disputed`, `dispute_resolved`, `expired`.
+    pub kind: String,
+    pub at: i64,
+    pub certificate: CertMeta,
+}
+
+/// The payload of a push envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushBatch {
+    pub events: Vec<PushEvent>,
+}
+
+/// The receiver's answer: the sequence numbers it has applied (or already had).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushAck {
+    pub acked: Vec<i64>,
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: String,
+    pub seq: i64,
+    pub destination: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// Where events about a certificate go, from its issuing authority's region (what routing
+/// reads): the province it lies in — which is the issuing node itself for a province's own
+/// departments, and the national node for national ones — and the national node as well for
+/// types in the national catalog.
+pub fn destinations(issuer_region: RegionCode, national: bool) -> Vec<RegionCode> {
+    let province = if issuer_region == RegionCode::NATIONAL {
+        RegionCode::NATIONAL
+    } else {
+        RegionCode::new(issuer_region.as_u32() / 10000 * 10000).unwrap_or(RegionCode::NATIONAL)
+    };
+    let mut out = vec![province];
+    if national && province != RegionCode::NATIONAL {
+        out.push(RegionCode::NATIONAL);
+    }
+    out
+}
+
+fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+/// The metadata of a stored certificate as the tiers above see it at `at`: names as sealed,
+/// the holder hashed if a person, disclosable fields only for disclosable enterprise types, and
+/// a current certificate past its end shown as `expired`.
+async fn snapshot(
+    conn: &mut AnyConnection,
+    cert_id: &str,
+    at: i64,
+) -> Result<Option<(CertMeta, RegionCode, bool)>, sqlx::Error> {
+    let Some(r) = sqlx::query(
+        "SELECT c.id, c.type_code, c.holder_kind, c.holder_id, c.holder_name, c.issuer_code,
+           c.sealed, c.status, c.valid_from, c.valid_until, t.disclosable, t.national,
+           t.field_schema
+         FROM certificates c JOIN cert_types t ON t.code = c.type_code WHERE c.id = $1",
+    )
+    .bind(cert_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let sealed: String = r.try_get("sealed")?;
+    let sealed = SealedCertificate::try_from(sealed).map_err(decode_err)?;
+    let c = &sealed.certificate;
+    let holder_kind: String = r.try_get("holder_kind")?;
+    let holder_id: String = r.try_get("holder_id")?;
+    let schema: String = r.try_get("field_schema")?;
+    let schema: Vec<FieldSpec> = serde_json::from_str(&schema).map_err(decode_err)?;
+    let disclosable_type = r.try_get::<i64, _>("disclosable")? != 0;
+    let national = r.try_get::<i64, _>("national")? != 0;
+    let disclosable = (disclosable_type && holder_kind == "enterprise").then(|| {
+        c.fields
+            .iter()
+            .filter(|f| schema.iter().any(|s| s.name == f.name && s.disclosable))
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect::<BTreeMap<_, _>>()
+    });
+    let mut status: String = r.try_get("status")?;
+    let valid_until: Option<i64> = r.try_get("valid_until")?;
+    if matches!(status.as_str(), "valid" | "disputed") && valid_until.is_some_and(|u| u <= at) {
+        status = "expired".into();
+    }
+    let meta = CertMeta {
+        cert_id: r.try_get("id")?,
+        type_code: r.try_get("type_code")?,
+        type_name: c.type_name.clone(),
+        issuer_code: r.try_get("issuer_code")?,
+        issuer_name: c.issuer_name.clone(),
+        enterprise_name: (holder_kind == "enterprise")
+            .then(|| r.try_get::<String, _>("holder_name"))
+            .transpose()?,
+        holder_key: holder_key(&holder_kind, &holder_id),
+        holder_kind,
+        status,
+        valid_from: r.try_get("valid_from")?,
+        valid_until,
+        disclosable,
+    };
+    Ok(Some((meta, c.id.issuing_region(), national)))
+}
+
+/// Queues an event about `cert_id` for every destination, inside the caller's transaction and
+/// after the change it describes, so the event exists exactly when the change does. The caller
+/// wakes the delivery task after committing (`Db::wake_outbox`).
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    cert_id: &str,
+    kind: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    let Some((meta, issuer_region, national)) = snapshot(conn, cert_id, at).await? else {
+        return Ok(());
+    };
+    let seq: i64 = sqlx::query("UPDATE outbox_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    let event = PushEvent {
+        seq,
+        kind: kind.to_owned(),
+        at,
+        certificate: meta,
+    };
+    let payload = serde_json::to_string(&event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    for dest in destinations(issuer_region, national) {
+        sqlx::query(
+            "INSERT INTO outbox (id, seq, destination, kind, cert_id, payload, created_at,
+               attempts, next_attempt_at, lease_until, delivered_at, last_error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL, NULL, NULL)",
+        )
+        .bind(format!("{seq}@{dest}"))
+        .bind(seq)
+        .bind(dest.to_string())
+        .bind(kind)
+        .bind(cert_id)
+        .bind(&payload)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Binds `$first..` to `ids` and returns the placeholder list, for `id IN (...)`.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Db {
+    /// Tells this process's delivery task that there is something to send.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// Claims up to `limit` due, unleased, undelivered rows (oldest event first) until
+    /// `lease_until`, counting the attempt. The conditions are repeated outside the sub-select
+    /// so that PostgreSQL re-checks them on a row another process has just claimed.
+    pub async fn claim_outbox(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+             WHERE delivered_at IS NULL AND next_attempt_at <= $2
+               AND (lease_until IS NULL OR lease_until <= $2)
+               AND id IN (SELECT id FROM outbox WHERE delivered_at IS NULL
+                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                 ORDER BY seq LIMIT $3)
+             RETURNING id, seq, destination, payload, attempts",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: r.try_get("id")?,
+                    seq: r.try_get("seq")?,
+                    destination: r.try_get("destination")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        out.sort_by_key(|r| r.seq);
+        Ok(out)
+    }
+
+    /// Marks claimed rows delivered and releases their lease.
+    pub async fn outbox_delivered(&self, ids: &[String], now: i64) -> Result<(), sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE outbox SET delivered_at = $1, lease_until = NULL, last_error = NULL
+             WHERE id IN ({})",
+            placeholders(2, ids.len())
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Releases claimed rows for another attempt at `next_attempt_at`, noting why this one
+    /// failed.
+    pub async fn outbox_failed(
+        &self,
+        ids: &[String],
+        next_attempt_at: i64,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE outbox SET next_attempt_at = $1, lease_until = NULL, last_error = $2
+             WHERE id IN ({}) AND delivered_at IS NULL",
+            placeholders(3, ids.len())
+        );
+        let mut q = sqlx::query(&sql).bind(next_attempt_at).bind(error);
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Applies events meant for this node's own index (a province's or the national node's own
+    /// certificates) and marks their rows delivered, together.
+    pub async fn apply_own_events(
+        &self,
+        own: RegionCode,
+        ids: &[String],
+        events: &[PushEvent],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            super::index::apply(&mut tx, own, e, now).await?;
+        }
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET delivered_at = $1, lease_until = NULL, last_error = NULL
+                 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Queues an `expired` event, once, for up to `limit` certificates whose end has passed.
+    /// Certificates that were no longer current by then are only marked. Returns how many
+    /// events were queued.
+    pub async fn enqueue_expiries(&self, now: i64, limit: i64) -> Result<usize, sqlx::Error> {
+        let due: Vec<String> = sqlx::query(
+            "SELECT id FROM certificates WHERE expiry_pushed_at IS NULL
+               AND valid_until IS NOT NULL AND valid_until <= $1
+             ORDER BY valid_until LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let mut queued = 0;
+        for id in due {
+            let mut tx = self.pool.begin().await?;
+            // Whoever sets the mark (another process, say) is the one that queues the event.
+            let status: Option<String> = sqlx::query(
+                "UPDATE certificates SET expiry_pushed_at = $1
+                 WHERE id = $2 AND expiry_pushed_at IS NULL RETURNING status",
+            )
+            .bind(now)
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+            if matches!(status.as_deref(), Some("valid" | "disputed")) {
+                enqueue(&mut tx, &id, "expired", now).await?;
+                queued += 1;
+            }
+            tx.commit().await?;
+        }
+        if queued > 0 {
+            self.wake_outbox();
+        }
+        Ok(queued)
+    }
+
+    /// Forgets rows delivered before `before`; returns how many.
+    pub async fn prune_outbox(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(
+            sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Undelivered rows, per destination region.
+    pub async fn outbox_pending(&self) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+        sqlx::query(
+            "SELECT destination, COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL
+             GROUP BY destination",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("destination")?, r.try_get("n")?)))
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(code: &str) -> RegionCode {
+        code.parse().unwrap()
+    }
+
+    #[test]
+    fn events_go_to_the_province_and_national_types_to_the_national_node_too() {
+        assert_eq!(destinations(r("410100"), false), vec![r("410000")]);
+        assert_eq!(destinations(r("411102"), false), vec![r("410000")]);
+        assert_eq!(
+            destinations(r("410100"), true),
+            vec![r("410000"), RegionCode::NATIONAL]
+        );
+        // A province's own departments: its own index (and the national one).
+        assert_eq!(destinations(r("410000"), false), vec![r("410000")]);
+        assert_eq!(
+            destinations(r("410000"), true),
+            vec![r("410000"), RegionCode::NATIONAL]
+        );
+        assert_eq!(
+            destinations(RegionCode::NATIONAL, true),
+            vec![RegionCode::NATIONAL]
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! The delivery task: sends the outbox (`db::outbox`) to the tiers above.
+//!
+//! ```text
+//!  issue / revoke / correct / dispute ──same transaction──▶ outbox rows (one per destination)
+//!        │ wake                                                  │ claim with a lease
+//!        ▼                                                       ▼
+//!  delivery task ──NodeEnvelope{events}, service token──▶ POST /federation/v1/push (province, national)
+//!        ◀──────────────────── { "acked": [seq…] } ──────────────┘
+//!  acked → delivered; refused or unreachable → retried after 1, 2, 4 … 30 s
+//! ```
+//!
+//! One task per process, started by `server::start`. It wakes when a commit queued events and
+//! otherwise polls every `POLL`, which also picks up rows whose backoff has ended, leases other
+//! processes let lapse, and certificates whose validity has ended (queued once as `expired`).
+//! Events for this node's own region (a province's or the national node's own certificates)
+//! are applied to its own index without a call. The task ends when the last `AppState` holding
+//! its `Outbox` handle is dropped, or with the runtime.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wallet_core::{NodeEnvelope, NodeKey, RegionCode};
+
+use super::client::Budget;
+use super::Federation;
+use crate::db::audit::hex_sha256;
+use crate::db::outbox::{OutboxRow, PushAck, PushBatch, PushEvent};
+use crate::db::Db;
+use crate::state::Clock;
+
+/// The receiving route.
+pub const PUSH_PATH: &str = "/federation/v1/push";
+/// How often the task looks at the outbox when nothing woke it.
+pub const POLL: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts at an event, in seconds.
+pub const MAX_BACKOFF: i64 = 30;
+/// How long a claimed row stays reserved for the process that claimed it, in seconds.
+pub const LEASE: i64 = 60;
+/// Rows claimed per round.
+const CLAIM: i64 = 200;
+/// The most payload bytes per push, well inside the receiver's body limit once the payload is
+/// escaped into the envelope.
+const MAX_PAYLOAD: usize = 40 * 1024;
+/// Time allowed for one push call.
+const PUSH_BUDGET: Duration = Duration::from_secs(10);
+/// Delivered rows are kept this long (seconds) for inspection, then pruned.
+const KEEP_DELIVERED: i64 = 7 * 86400;
+
+/// The handle that keeps the delivery task alive: dropping it (with the `AppState` that holds
+/// it) stops the task.
+#[derive(Debug)]
+pub struct Outbox {
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the task needs of the node; deliberately not an `AppState`, which would keep itself
+/// alive.
+#[derive(Clone, Debug)]
+pub struct Pusher {
+    pub db: Db,
+    pub clock: Clock,
+    pub federation: Arc<Federation>,
+    pub node_key: Arc<NodeKey>,
+}
+
+/// Starts the delivery task on the current runtime.
+pub fn spawn(p: Pusher) -> Outbox {
+    let task = tokio::spawn(run(p));
+    Outbox {
+        task: task.abort_handle(),
+    }
+}
+
+/// Seconds to wait after the `attempts`-th failed attempt: 1, 2, 4, 8, 16, then 30.
+pub fn backoff(attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 6) - 1;
+    (1i64 << exp).min(MAX_BACKOFF)
+}
+
+async fn run(p: Pusher) {
+    let mut last_prune = i64::MIN;
+    loop {
+        let now = p.clock.now();
+        if now.saturating_sub(last_prune) > 3600 {
+            last_prune = now;
+            if let Err(e) = p.db.prune_outbox(now - KEEP_DELIVERED).await {
+                tracing::warn!(error = %e, "outbox: pruning delivered events failed");
+            }
+        }
+        if let Err(e) = p.db.enqueue_expiries(now, CLAIM).await {
+            tracing::warn!(error = %e, "outbox: queueing expiries failed");
+        }
+        let full = match p.round().await {
+            Ok(claimed) => claimed >= CLAIM as usize,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: delivery round failed");
+                false
+            }
+        };
+        if !full {
+            tokio::select! {
+                _ = p.db.outbox_wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+impl Pusher {
+    /// Claims the due rows and delivers them, destination by destination; returns how many
+    /// rows it claimed.
+    pub async fn round(&self) -> Result<usize, sqlx::Error> {
+        let now = self.clock.now();
+        let rows = self.db.claim_outbox(now, now + LEASE, CLAIM).await?;
+        let claimed = rows.len();
+        let mut by_dest: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
+        for r in rows {
+            by_dest.entry(r.destination.clone()).or_default().push(r);
+        }
+        for (dest, rows) in by_dest {
+            self.deliver(&dest, rows).await?;
+        }
+        Ok(claimed)
+    }
+
+    async fn deliver(&self, dest: &str, rows: Vec<OutboxRow>) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let mut events = Vec::with_capacity(rows.len());
+        let mut good = Vec::with_capacity(rows.len());
+        for r in rows {
+            match serde_json::from_str::<PushEvent>(&r.payload) {
+                Ok(e) => {
+                    events.push(e);
+                    good.push(r);
+                }
+                // Cannot happen for rows this code wrote; kept out of the way, not dropped.
+                Err(e) => {
+                    self.db
+                        .outbox_failed(&[r.id], now + MAX_BACKOFF, &format!("payload: {e}"))
+                        .await?
+                }
+            }
+        }
+        let Ok(to) = dest.parse::<RegionCode>() else {
+            let ids: Vec<String> = good.into_iter().map(|r| r.id).collect();
+            return self
+                .db
+                .outbox_failed(&ids, now + MAX_BACKOFF, "destination is not a region code")
+                .await;
+        };
+        let own = self.federation.registry.own();
+        if to == own {
+            let ids: Vec<String> = good.iter().map(|r| r.id.clone()).collect();
+            return self.db.apply_own_events(own, &ids, &events, now).await;
+        }
+        for (rows, events) in chunks(good, events) {
+            self.send(to, rows, events).await?;
+        }
+        Ok(())
+    }
+
+    /// One push call: the events in an envelope signed with the node key, sent with a service
+    /// token; acknowledged rows are delivered, the rest wait for the next attempt.
+    async fn send(
+        &self,
+        to: RegionCode,
+        rows: Vec<OutboxRow>,
+        events: Vec<PushEvent>,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let own = self.federation.registry.own();
+        let (first, last) = (
+            events.first().map_or(0, |e| e.seq),
+            events.last().map_or(0, |e| e.seq),
+        );
+        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(1);
+        let retry_at = now + backoff(attempts);
+        let payload = match serde_json::to_string(&PushBatch { events }) {
+            Ok(p) => p,
+            Err(e) => {
+                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+                return self
+                    .db
+                    .outbox_failed(&ids, retry_at, &format!("encode: {e}"))
+                    .await;
+            }
+        };
+        let envelope = NodeEnvelope::seal(&self.node_key, own, to, now, payload);
+        let correlation = hex_sha256(format!("push:{own}:{to}:{first}-{last}:{now}").as_bytes())
+            [..32]
+            .to_owned();
+        let answer: Result<PushAck, _> = self
+            .federation
+            .client
+            .post(
+                &self.federation.registry,
+                &self.node_key,
+                to,
+                PUSH_PATH,
+                &correlation,
+                &envelope,
+                Budget::new(PUSH_BUDGET),
+                now,
+            )
+            .await;
+        let tier = self.federation.registry.name_of(to);
+        match answer {
+            Ok(ack) => {
+                let (done, missing): (Vec<OutboxRow>, Vec<OutboxRow>) =
+                    rows.into_iter().partition(|r| ack.acked.contains(&r.seq));
+                let done: Vec<String> = done.into_iter().map(|r| r.id).collect();
+                self.db.outbox_delivered(&done, now).await?;
+                if !missing.is_empty() {
+                    tracing::warn!(
+                        tier = %tier, region = %to, events = missing.len(), attempt = attempts,
+                        "push to the tier above: some events were not acknowledged; will retry"
+                    );
+                    let ids: Vec<String> = missing.into_iter().map(|r| r.id).collect();
+                    self.db
+                        .outbox_failed(&ids, retry_at, "not acknowledged")
+                        .await?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    tier = %tier, region = %to, events = rows.len(), attempt = attempts,
+                    retry_in_s = retry_at - now, error = %e,
+                    "push to the tier above failed; will retry"
+                );
+                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+                self.db
+                    .outbox_failed(&ids, retry_at, &e.to_string())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits the events into pushes of at most `MAX_PAYLOAD` bytes (at least one event each).
+fn chunks(rows: Vec<OutboxRow>, events: Vec<PushEvent>) -> Vec<(Vec<OutboxRow>, Vec<PushEvent>)> {
+    let mut out: Vec<(Vec<OutboxRow>, Vec<PushEvent>)> = Vec::new();
+    let mut size = 0;
+    for (r, e) in rows.into_iter().zip(events) {
+        let len = r.payload.len() + 1;
+        match out.last_mut() {
+            Some((rs, es)) if size + len <= MAX_PAYLOAD => {
+                rs.push(r);
+                es.push(e);
+                size += len;
+            }
+            _ => {
+                out.push((vec![r], vec![e]));
+                size = len;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds() {
+        let waits: Vec<i64> = (1..=8).map(backoff).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(backoff(0), 1);
+    }
+}
