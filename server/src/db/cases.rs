@@ -373,12 +373,20 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Every retrieval of a holder's certificates, newest first (用证记录).
+    /// Every retrieval of a holder's certificates, newest first (用证记录): those at this
+    /// node's counters, and those elsewhere whose consent this node checked as the wallet
+    /// province.
     pub async fn usage_of_holder(&self, holder_id: &str) -> Result<Vec<UsageRow>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT r.created_at, r.cert_id, r.matter, c.counter, c.clerk, r.grant_id
              FROM retrievals r JOIN cases c ON c.id = r.case_id
-             WHERE r.holder_id = $1 ORDER BY r.created_at DESC",
+             WHERE r.holder_id = $1
+             UNION ALL
+             SELECT k.created_at, k.cert_id, k.matter, k.counter, k.clerk, k.grant_id
+             FROM consents k
+             WHERE k.holder_id = $1 AND k.result IN ('ok', 'consented')
+               AND NOT EXISTS (SELECT 1 FROM retrievals x WHERE x.correlation_id = k.correlation_id)
+             ORDER BY 1 DESC",
         )
         .bind(holder_id)
         .fetch_all(&self.pool)

@@ -6,6 +6,7 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::Json;
 
+use crate::db::audit::{hex_sha256, AuditEntry};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::federation::peer::PeerCall;
@@ -21,6 +22,19 @@ pub async fn retrieve(
 ) -> Result<Json<HopResponse>, ApiError> {
     let started = Instant::now();
     if req.path.last() != Some(&peer.from) || peer.claims.cid != req.correlation_id {
+        let entry = AuditEntry {
+            at: s.clock.now(),
+            correlation_id: peer.claims.cid.clone(),
+            action: "peer_call".into(),
+            actor: format!("node:{}", peer.from),
+            subject: req.origin.case_id.clone(),
+            detail: "{}".into(),
+            result: "hop_misrouted".into(),
+            request_hash: hex_sha256(req.presentation.as_bytes()),
+            response_hash: hex_sha256(b""),
+            latency_ms: started.elapsed().as_millis() as i64,
+        };
+        s.db.audit(&entry).await?;
         return Err(ApiError::bad(
             "hop_misrouted",
             "调阅请求的来源与路径不符",

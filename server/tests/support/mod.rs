@@ -1,9 +1,12 @@
 //! Scratch databases for the server's tests and benches, made and dropped one way everywhere:
 //! a fresh PostgreSQL database per test on the machine's server, or a temporary directory for
-//! SQLite. Included by `tests/api`, `tests/crash.rs` and `benches/load.rs`.
+//! SQLite. Included by `tests/api`, `tests/crash.rs`, `tests/federation_push.rs` and
+//! `benches/load.rs`. `nodes` runs a small federation of nodes in one test process.
 #![allow(dead_code)]
 
 use sqlx::Connection;
+
+pub mod nodes;
 
 /// The machine's PostgreSQL (trust auth), as the administrative connection.
 pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
