@@ -43,6 +43,8 @@ pub enum StartError {
     Key(#[from] wallet_core::keys::KeyError),
     #[error("cannot hash a staff password: {0}")]
     Password(#[from] argon2::password_hash::Error),
+    #[error("demo data: {0}")]
+    DemoSeed(#[from] demo::seed::SeedError),
     #[error("cannot build the HTTP client for other nodes: {0}")]
     Client(#[from] reqwest::Error),
 }
@@ -123,7 +125,7 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         federation: federation.clone(),
         node_key: node_key.clone(),
     }));
-    Ok(AppState {
+    let state = AppState {
         outbox,
         federation,
         settings: Arc::new(settings),
@@ -133,5 +135,9 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         sms,
         liveness,
         metrics: Arc::default(),
-    })
+    };
+    if state.settings.demo_seed {
+        demo::seed::apply(&state).await?;
+    }
+    Ok(state)
 }

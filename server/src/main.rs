@@ -2,16 +2,25 @@
 //!
 //! - `server run --config node.toml` runs one node from its configuration file (with `NODE_*`
 //!   environment overrides).
-//! - `server demo [--listen ADDR]` runs a demo node with generated secrets under `data/demo/`,
-//!   serving the wallet page.
+//! - `server demo [--base-port 8000] [--data-dir DIR]` runs the six-node demo federation in
+//!   this process, with generated secrets and seeded data under `data/demo/`, serving the
+//!   wallet and counter pages.
+//! - `server demo --write-configs DIR [--base-port 8000] [--database-prefix URL]` writes the
+//!   same six configurations for separate processes and exits.
 
 use std::path::PathBuf;
 
 use server::config::Settings;
+use server::demo;
 use server::state::Clock;
 
 fn usage() -> ! {
-    eprintln!("usage: server run --config FILE [--static DIR]\n       server demo [--listen 127.0.0.1:8080]");
+    eprintln!(
+        "usage: server run --config FILE [--static DIR]\n       \
+         server demo [--base-port 8000] [--data-dir DIR]\n       \
+         server demo --write-configs DIR [--base-port 8000] \
+         [--database-prefix postgres://USER@HOST:PORT/]"
+    );
     std::process::exit(2)
 }
 
@@ -41,22 +50,32 @@ async fn main() {
             .cloned()
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let (settings, static_root) = match args.first().map(String::as_str) {
+    match args.first().map(String::as_str) {
         Some("run") => {
             let path = flag("--config").unwrap_or_else(|| usage());
             let settings = Settings::load(path.as_ref(), |k| std::env::var(k).ok())
                 .unwrap_or_else(|e| fail("configuration", e));
-            (settings, flag("--static").map(PathBuf::from))
+            run(settings, flag("--static").map(PathBuf::from)).await;
         }
         Some("demo") => {
-            let listen = flag("--listen").unwrap_or_else(|| "127.0.0.1:8080".into());
-            let (settings, path) = server::demo::settings(&root.join("data/demo"), &listen)
-                .unwrap_or_else(|e| fail("demo configuration", e));
-            println!("demo configuration: {}", path.display());
-            (settings, Some(root.clone()))
+            let base = flag("--base-port").map_or(demo::DEFAULT_BASE_PORT, |v| {
+                v.parse().unwrap_or_else(|e| fail("--base-port", e))
+            });
+            if let Some(dir) = flag("--write-configs") {
+                write_configs(&dir, base, flag("--database-prefix").as_deref());
+            } else {
+                let data = flag("--data-dir")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| root.join("data/demo"));
+                run_demo(&data, base, root).await;
+            }
         }
         _ => usage(),
-    };
+    }
+}
+
+/// One node.
+async fn run(settings: Settings, static_root: Option<PathBuf>) {
     let listen = settings.listen;
     let state = server::start(settings, Clock::system())
         .await
@@ -75,6 +94,36 @@ async fn main() {
     {
         fail("server", e);
     }
+}
+
+/// The six demo nodes in this process until Ctrl-C.
+async fn run_demo(data: &std::path::Path, base: u16, root: PathBuf) {
+    let nodes = demo::prepare(data, base).unwrap_or_else(|e| fail("demo configuration", e));
+    let banner = demo::banner(&nodes, base).unwrap_or_else(|e| fail("demo accounts", e));
+    let running = demo::spawn(nodes, Some(root), Clock::system())
+        .await
+        .unwrap_or_else(|e| fail("start-up", e));
+    println!(
+        "{banner}\n演示数据目录：{}（删除后重新生成）",
+        data.display()
+    );
+    shutdown().await;
+    running.shutdown().await;
+}
+
+/// The six configurations for separate processes.
+fn write_configs(dir: &str, base: u16, database_prefix: Option<&str>) {
+    let written = demo::write_configs(dir.as_ref(), base, database_prefix)
+        .unwrap_or_else(|e| fail("demo configuration", e));
+    for (path, _) in &written {
+        println!("wrote {}", path.display());
+    }
+    let nodes: Vec<Settings> = written.into_iter().map(|(_, s)| s).collect();
+    let banner = demo::banner(&nodes, base).unwrap_or_else(|e| fail("demo accounts", e));
+    println!(
+        "\nStart each node with `server run --config {dir}/<region>.toml --static <repository>`;\n\
+         each seeds its demo data at its first start. Then:\n\n{banner}"
+    );
 }
 
 async fn shutdown() {

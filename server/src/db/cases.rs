@@ -2,7 +2,6 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::audit::{append, AuditEntry};
 use super::Db;
 
 /// One required material of a matter, and the certificate type that can replace it.
@@ -226,57 +225,6 @@ impl Db {
             .as_ref()
             .map(case_from)
             .transpose()
-    }
-
-    /// Records a granted retrieval in one transaction: the nonce is consumed, the grant's use
-    /// counted (within its limit, while not revoked), the retrieval stored and audited. Either
-    /// all of it happens or none.
-    pub async fn record_retrieval(
-        &self,
-        r: &RetrievalRow,
-        nonce: &str,
-        nonce_expires: i64,
-        audit: &AuditEntry,
-    ) -> Result<Result<(), RecordError>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if !consume_nonce(&mut tx, nonce, r.created_at, nonce_expires).await? {
-            tx.rollback().await?;
-            return Ok(Err(RecordError::NonceUsed));
-        }
-        if let Some(grant) = &r.grant_id {
-            let n = sqlx::query(
-                "UPDATE grants SET uses = uses + 1 WHERE id = $1 AND revoked_at IS NULL
-                 AND (use_limit IS NULL OR uses < use_limit)",
-            )
-            .bind(grant)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n != 1 {
-                tx.rollback().await?;
-                return Ok(Err(RecordError::GrantSpent));
-            }
-        }
-        insert_retrieval(&mut tx, r).await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(Ok(()))
-    }
-
-    /// Records a refused attempt: its audit entry, and the nonce when the code itself was
-    /// genuine (so a refused code cannot be tried again).
-    pub async fn record_refusal(
-        &self,
-        nonce: Option<(&str, i64)>,
-        now: i64,
-        audit: &AuditEntry,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if let Some((n, expires)) = nonce {
-            consume_nonce(&mut tx, n, now, expires).await?;
-        }
-        append(&mut tx, audit).await?;
-        tx.commit().await
     }
 
     pub async fn retrieval(&self, id: &str) -> Result<Option<RetrievalRow>, sqlx::Error> {

@@ -44,6 +44,8 @@ pub struct Db {
     /// Signalled after a commit that queued push events (`outbox`), so this process's
     /// delivery task sends them at once.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Group commit of retrieval hops (`federation::HopWriter`).
+    pub hop_writer: Arc<federation::HopWriter>,
 }
 
 impl Db {
@@ -90,6 +92,7 @@ impl Db {
             pool,
             backend,
             outbox_wake: Arc::default(),
+            hop_writer: Arc::default(),
         })
     }
 }

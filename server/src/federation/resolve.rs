@@ -130,10 +130,18 @@ pub struct ConsentFacts {
 /// A consent as a node holds it: made here, or received and verified.
 #[derive(Debug, Clone)]
 struct Consent {
-    facts: ConsentFacts,
+    cert_id: String,
+    presenter: ResidentId,
+    /// The grant presented, and the resident whose device signed it.
+    grant: Option<(Grant, ResidentId)>,
+    /// Enterprises the acting person represents or administers, as the province stated them;
+    /// `None` for a consent made here (the database answers when it matters).
+    acts_for: Option<Vec<String>>,
     by: RegionCode,
     /// The signed form, present when it came from (or must go to) another node.
     envelope: Option<NodeEnvelope>,
+    /// What the signed form states, for re-verification at the owner.
+    facts: Option<ConsentFacts>,
 }
 
 /// The result of one node's part in a retrieval, and what it must write about it.
@@ -248,7 +256,7 @@ impl Walk<'_> {
         };
 
         // 2. Delivery: here, or towards the owner.
-        let cert_id: CertId = consent.facts.cert_id.parse().map_err(rule)?;
+        let cert_id: CertId = consent.cert_id.parse().map_err(rule)?;
         match self.s.federation.registry.next_hop(cert_id.issuing_region()) {
             NextHop::Here => {
                 self.roles.push("owner");
@@ -375,15 +383,8 @@ impl Walk<'_> {
         self.consume(p);
         self.presenter_hash = Some(crate::db::audit::citizen_actor(&presenter_id));
         let presenter: ResidentId = presenter_id.parse().map_err(ApiError::internal)?;
-        let (cert_id, grant, signer, acting, holder_id, grant_id) = match &p.subject {
-            Subject::Certificate(id) => (
-                id.to_string(),
-                None,
-                None,
-                presenter_id.clone(),
-                presenter_id.clone(),
-                None,
-            ),
+        let (cert_id, grant, holder_id, grant_id) = match &p.subject {
+            Subject::Certificate(id) => (id.to_string(), None, presenter_id.clone(), None),
             Subject::Grant(gid) => {
                 let row = s
                     .db
@@ -406,34 +407,20 @@ impl Walk<'_> {
                     .verify_use(&signer_key, now, &self.req.origin.matter, &presenter)
                     .map_err(rule)?;
                 self.ledger.grant_use = Some(row.id.clone());
-                let signer = binding(s, &signer_id, signer_key).await?;
                 (
                     row.cert_id.clone(),
-                    Some(row.token.clone()),
-                    Some(signer),
-                    signer_id,
+                    Some((grant, signer_id, signer_key, row.token.clone())),
                     row.holder_id.clone(),
                     Some(row.id.clone()),
                 )
             }
-        };
-        let facts = ConsentFacts {
-            correlation_id: self.req.correlation_id.clone(),
-            presentation: hex_sha256(&p.encode()),
-            cert_id: cert_id.clone(),
-            matter: self.req.origin.matter.clone(),
-            presenter: binding(s, &presenter_id, public).await?,
-            grant,
-            signer,
-            acts_for: s.db.enterprises_of(&acting).await?,
-            checked_at: now,
         };
         let o = &self.req.origin;
         self.ledger.consent = Some(ConsentRow {
             correlation_id: self.req.correlation_id.clone(),
             cert_id: cert_id.clone(),
             holder_id,
-            presenter: presenter_id,
+            presenter: presenter_id.clone(),
             grant_id,
             matter: o.matter.clone(),
             counter_region: o.region.to_string(),
@@ -443,25 +430,61 @@ impl Walk<'_> {
             result: "ok".into(),
             created_at: now,
         });
-        // Sign the facts only when they leave this node.
+        // Bindings are signed and the facts sealed only when they leave this node.
         let owner = cert_id
             .parse::<CertId>()
             .map_err(rule)?
             .issuing_region();
-        let envelope = match s.federation.registry.next_hop(owner) {
-            NextHop::Here => None,
-            _ => Some(NodeEnvelope::seal(
+        let (envelope, facts, acts_for) = if s.federation.registry.next_hop(owner)
+            == NextHop::Here
+        {
+            (None, None, None)
+        } else {
+            let acting = grant
+                .as_ref()
+                .map(|(_, signer_id, _, _)| signer_id.as_str())
+                .unwrap_or(presenter_id.as_str());
+            let acts_for = s.db.enterprises_of(acting).await?;
+            let (token, signer) = match &grant {
+                Some((_, signer_id, signer_key, token)) => (
+                    Some(token.clone()),
+                    Some(binding(s, signer_id, *signer_key).await?),
+                ),
+                None => (None, None),
+            };
+            let facts = ConsentFacts {
+                correlation_id: self.req.correlation_id.clone(),
+                presentation: hex_sha256(&p.encode()),
+                cert_id: cert_id.clone(),
+                matter: self.req.origin.matter.clone(),
+                presenter: binding(s, &presenter_id, public).await?,
+                grant: token,
+                signer,
+                acts_for: acts_for.clone(),
+                checked_at: now,
+            };
+            let envelope = NodeEnvelope::seal(
                 &s.node_key,
                 self.own(),
                 owner,
                 now,
                 serde_json::to_string(&facts).map_err(ApiError::internal)?,
-            )),
+            );
+            (Some(envelope), Some(facts), Some(acts_for))
         };
         Ok(Consent {
-            facts,
+            cert_id,
+            presenter,
+            grant: match grant {
+                Some((grant, signer_id, _, _)) => {
+                    Some((grant, signer_id.parse().map_err(ApiError::internal)?))
+                }
+                None => None,
+            },
+            acts_for,
             by: self.own(),
             envelope,
+            facts,
         })
     }
 
@@ -503,10 +526,22 @@ impl Walk<'_> {
         {
             return Err(refused("the consent is for another code, matter or time"));
         }
+        let grant = match (&facts.grant, &facts.signer) {
+            (Some(token), Some(signer)) => Some((
+                Grant::try_from(token.clone()).map_err(|_| refused("unreadable grant"))?,
+                signer.terms.resident_id.clone(),
+            )),
+            (None, None) => None,
+            _ => return Err(refused("a grant without its signer")),
+        };
         Ok(Consent {
-            facts,
+            cert_id: facts.cert_id.clone(),
+            presenter: facts.presenter.terms.resident_id.clone(),
+            grant,
+            acts_for: Some(facts.acts_for.clone()),
             by: env.from,
             envelope: Some(env.clone()),
+            facts: Some(facts),
         })
     }
 
@@ -526,7 +561,6 @@ impl Walk<'_> {
             self.verify_consent_signatures(p, consent, now)?;
             self.consume(p);
         }
-        let facts = &consent.facts;
         let row = s.db.certificate(cert_id.as_str()).await?.ok_or_else(|| {
             bad(
                 "certificate_not_found_here",
@@ -536,13 +570,9 @@ impl Walk<'_> {
         })?;
         let sealed = SealedCertificate::try_from(row.sealed.clone()).map_err(ApiError::internal)?;
         let holder = &sealed.certificate.holder;
-        let holder_ok = |resident: &ResidentId| match holder {
-            Holder::Person(h) => h == resident,
-            Holder::Enterprise(e) => facts.acts_for.iter().any(|c| c == e.as_str()),
-        };
-        match &facts.grant {
+        match &consent.grant {
             None => {
-                if !holder_ok(&facts.presenter.terms.resident_id) {
+                if !acts_for(s, consent, holder, &consent.presenter).await? {
                     return Err(bad(
                         "presenter_not_holder",
                         "出示人不是持证人，请出示授权码",
@@ -550,15 +580,10 @@ impl Walk<'_> {
                     ));
                 }
             }
-            Some(token) => {
-                let grant = Grant::try_from(token.clone()).map_err(ApiError::internal)?;
-                let signer = facts
-                    .signer
-                    .as_ref()
-                    .ok_or_else(|| bad("consent_invalid", "授权核验结果无法验证", "no signer"))?;
+            Some((grant, signer)) => {
                 if &grant.terms.holder != holder
                     || grant.terms.cert_id != *cert_id
-                    || !holder_ok(&signer.terms.resident_id)
+                    || !acts_for(s, consent, holder, signer).await?
                 {
                     return Err(bad(
                         "grant_signer_not_holder",
@@ -629,7 +654,7 @@ impl Walk<'_> {
             path,
             consent_by: consent.by,
             holder_id: row.holder_id,
-            presenter: facts.presenter.terms.resident_id.to_string(),
+            presenter: consent.presenter.to_string(),
         })
     }
 
@@ -642,7 +667,10 @@ impl Walk<'_> {
         consent: &Consent,
         now: i64,
     ) -> Result<(), ApiError> {
-        let facts = &consent.facts;
+        let facts = consent
+            .facts
+            .as_ref()
+            .ok_or_else(|| bad("consent_invalid", "授权核验结果无法验证", "unsigned consent"))?;
         let registry = &self.s.federation.registry;
         let province_key = |b: &DeviceBinding| {
             if b.terms.province != consent.by {
@@ -752,6 +780,25 @@ impl Walk<'_> {
             .map_err(|_| invalid())?;
         Ok(served)
     }
+}
+
+/// Whether `resident` may act for the certificate's holder: is the person, or represents the
+/// enterprise — as the wallet province stated, or as this node's records say when the consent
+/// was made here.
+async fn acts_for(
+    s: &AppState,
+    consent: &Consent,
+    holder: &Holder,
+    resident: &ResidentId,
+) -> Result<bool, ApiError> {
+    Ok(match (holder, &consent.acts_for) {
+        (Holder::Person(h), _) => h == resident,
+        (Holder::Enterprise(e), Some(list)) => list.iter().any(|c| c == e.as_str()),
+        (Holder::Enterprise(e), None) => {
+            s.db.acts_for_enterprise(e.as_str(), resident.as_str())
+                .await?
+        }
+    })
 }
 
 /// The live device key that signed a grant, which must belong to the holder (or, for an
@@ -879,7 +926,7 @@ pub async fn settle(
             }
             match s
                 .db
-                .record_hop(&ledger, row.as_ref(), &entry("ok", &response, cert.as_deref()), now)
+                .record_hop(ledger.clone(), row, entry("ok", &response, cert.as_deref()), now)
                 .await?
             {
                 Ok(()) => return Ok(step),
@@ -903,7 +950,7 @@ pub async fn settle(
     }
     ledger.grant_use = None;
     s.db
-        .record_refused_hop(&ledger, &entry(&code, "", None), now)
+        .record_refused_hop(ledger, entry(&code, "", None), now)
         .await?;
     Err(failure)
 }

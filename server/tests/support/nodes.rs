@@ -266,6 +266,12 @@ impl Federation {
         let running = node.running.take().expect("the node is running");
         let _ = running.shutdown.send(());
         running.server.await.expect("server task");
+        // Nothing else may hold the node: its last state ends the delivery task.
+        assert_eq!(
+            Arc::strong_count(&running.state.outbox),
+            1,
+            "{region}: something still holds the stopped node's state"
+        );
         let db = running.state.db.clone();
         drop(running.state);
         db.pool.close().await;
@@ -278,9 +284,8 @@ impl Federation {
         let listener = loop {
             match tokio::net::TcpListener::bind(addr).await {
                 Ok(l) => break l,
-                Err(e) if tries < 50 => {
+                Err(_) if tries < 50 => {
                     tries += 1;
-                    let _ = e;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => panic!("rebind {addr}: {e}"),

@@ -1,0 +1,678 @@
+//! Pushes to the tiers above (issue 4): what a city issues, revokes or sees disputed reaches the
+//! province's index — and the national one for national types — through the outbox, even when
+//! the province was down meanwhile; the province refuses pushes it cannot verify; the citizen
+//! at the province sees the city's certificates. Three nodes in one process (national, Henan,
+//! Zhengzhou), each on its own database, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use server::db::index::IndexedCert;
+use server::db::outbox::{PushBatch, PushEvent};
+use server::federation::token;
+use sqlx::Row;
+use support::nodes::{add_toml, eventually, Federation};
+use wallet_core::grant::GrantTerms;
+use wallet_core::{
+    CreditCode, DeviceKey, GrantId, Grantee, Holder, MatterScope, NodeEnvelope, RegionCode,
+    ResidentId, SecretKey,
+};
+
+const NATIONAL: &str = "100000";
+const HENAN: &str = "410000";
+const ZHENGZHOU: &str = "410100";
+const TOKEN: &str = "zhengzhou-amr-test-token-0001";
+const CRANE_TYPE: &str = "11100000000013338W011";
+const LICENCE_TYPE: &str = "11100000000013338W070";
+const WAIT: Duration = Duration::from_secs(15);
+
+fn amr() -> String {
+    CreditCode::with_check_char("11410100MB1234567")
+        .unwrap()
+        .to_string()
+}
+
+fn firm() -> String {
+    CreditCode::with_check_char("91411100MA4567890")
+        .unwrap()
+        .to_string()
+}
+
+fn person() -> String {
+    ResidentId::with_check_digit("41010219850312003")
+        .unwrap()
+        .to_string()
+}
+
+fn other_person() -> String {
+    ResidentId::with_check_digit("41110219900101002")
+        .unwrap()
+        .to_string()
+}
+
+fn r(code: &str) -> RegionCode {
+    code.parse().unwrap()
+}
+
+/// National, Henan and Zhengzhou. Zhengzhou's market regulator issues crane-operator
+/// certificates (persons) and business licences (enterprises, national catalog, disclosable);
+/// Henan knows the enterprise whose legal representative is 张三.
+async fn federation(backend: server::db::Backend) -> Federation {
+    Federation::start(&[NATIONAL, HENAN, ZHENGZHOU], backend, |region, s| {
+        match region {
+            ZHENGZHOU => add_toml(
+                s,
+                &format!(
+                    r#"
+[[departments]]
+credit_code = "{amr}"
+name = "郑州市市场监督管理局"
+token = "{TOKEN}"
+
+[[cert_types]]
+code = "{CRANE_TYPE}"
+name = "特种设备作业人员证"
+department = "{amr}"
+holder_kind = "person"
+fields = [{{ name = "作业项目", required = true }}, {{ name = "证书编号", required = true }}]
+
+[[cert_types]]
+code = "{LICENCE_TYPE}"
+name = "营业执照"
+department = "{amr}"
+holder_kind = "enterprise"
+disclosable = true
+national = true
+fields = [{{ name = "名称", required = true, disclosable = true }}, {{ name = "住所", required = true }}]
+"#,
+                    amr = amr()
+                ),
+            ),
+            HENAN => add_toml(
+                s,
+                &format!(
+                    r#"
+[[enterprises]]
+credit_code = "{firm}"
+name = "漯河市起重机械安装有限公司"
+legal_rep_id = "{rep}"
+"#,
+                    firm = firm(),
+                    rep = person()
+                ),
+            ),
+            _ => {}
+        }
+    })
+    .await
+}
+
+async fn issue_crane(fed: &Federation, holder: &str, valid_until: i64) -> String {
+    let body = json!({
+        "type_code": CRANE_TYPE,
+        "holder_kind": "person",
+        "holder_id": holder,
+        "holder_name": "张三",
+        "valid_from": fed.now() - 86400,
+        "valid_until": valid_until,
+        "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS410100123456"}
+    });
+    let (status, reply) = fed
+        .post(ZHENGZHOU, "/api/issuer/certificates", Some(TOKEN), &body)
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    reply["id"].as_str().unwrap().to_owned()
+}
+
+async fn issue_licence(fed: &Federation) -> String {
+    let body = json!({
+        "type_code": LICENCE_TYPE,
+        "holder_kind": "enterprise",
+        "holder_id": firm(),
+        "holder_name": "漯河市起重机械安装有限公司",
+        "valid_from": fed.now() - 86400,
+        "valid_until": null,
+        "fields": {"名称": "漯河市起重机械安装有限公司", "住所": "漯河市源汇区某路2号"}
+    });
+    let (status, reply) = fed
+        .post(ZHENGZHOU, "/api/issuer/certificates", Some(TOKEN), &body)
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    reply["id"].as_str().unwrap().to_owned()
+}
+
+async fn revoke(fed: &Federation, id: &str) {
+    let (status, reply) = fed
+        .post(
+            ZHENGZHOU,
+            &format!("/api/issuer/certificates/{id}/revoke"),
+            Some(TOKEN),
+            &json!({"reason": "注销"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{reply}");
+}
+
+async fn indexed(fed: &Federation, region: &str, id: &str) -> Option<IndexedCert> {
+    fed.state(region).db.indexed_certificate(id).await.unwrap()
+}
+
+/// Waits until `region`'s index shows `id` with `status`.
+async fn index_shows(fed: &Federation, region: &str, id: &str, status: &str) -> IndexedCert {
+    eventually(
+        &format!("{id} as {status} at {region}"),
+        WAIT,
+        || async {
+            indexed(fed, region, id)
+                .await
+                .filter(|ix| ix.meta.status == status)
+        },
+    )
+    .await
+}
+
+async fn pending(fed: &Federation, region: &str) -> i64 {
+    let pending = fed.state(region).db.outbox_pending().await.unwrap();
+    pending.values().sum()
+}
+
+/// The audit entries of a node with this action.
+async fn audited(fed: &Federation, region: &str, action: &str) -> Vec<(String, String)> {
+    fed.state(region)
+        .db
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.entry.action == action)
+        .map(|c| (c.entry.actor, c.entry.result))
+        .collect()
+}
+
+/// Registers a person at a node with a device key; returns (access token, device key).
+async fn citizen(fed: &Federation, region: &str, id: &str, phone: &str) -> (String, DeviceKey) {
+    fed.state(region)
+        .db
+        .upsert_resident(id, "张三")
+        .await
+        .unwrap();
+    let (status, body) = fed
+        .post(
+            region,
+            "/api/wallet/otp",
+            None,
+            &json!({"phone": phone, "purpose": "register"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let code = body["demo_code"].as_str().unwrap();
+    let (status, body) = fed
+        .post(
+            region,
+            "/api/wallet/register",
+            None,
+            &json!({"resident_id": id, "name": "张三", "phone": phone, "code": code}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let key = DeviceKey::generate().unwrap();
+    let (status, body) = fed
+        .post(
+            region,
+            "/api/wallet/devices",
+            Some(&token),
+            &json!({"public_key": key.public_key().to_string()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (token, key)
+}
+
+/// A push as Zhengzhou would send it, built by hand: `events` in an envelope sealed with
+/// `envelope_key`, under a service token minted with `token_key` as `from`.
+fn push_request(
+    fed: &Federation,
+    from: &str,
+    token_key: &SecretKey,
+    envelope_key: &SecretKey,
+    events: Vec<PushEvent>,
+) -> (String, Value) {
+    let now = fed.now();
+    let payload = serde_json::to_string(&PushBatch { events }).unwrap();
+    let envelope = NodeEnvelope::seal(envelope_key, r(from), r(HENAN), now, payload);
+    let token = token::mint(token_key, r(from), r(HENAN), "test-push", now).unwrap();
+    (token, serde_json::to_value(envelope).unwrap())
+}
+
+/// Zhengzhou's queued events for Henan, oldest first.
+async fn zhengzhou_events(fed: &Federation) -> Vec<PushEvent> {
+    sqlx::query("SELECT payload FROM outbox WHERE destination = $1 ORDER BY seq")
+        .bind(HENAN)
+        .fetch_all(&fed.state(ZHENGZHOU).db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| serde_json::from_str(&row.get::<String, _>(0)).unwrap())
+        .collect()
+}
+
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                ($body)(server::db::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_postgres() {
+                ($body)(server::db::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+both_backends!(
+    a_certificate_issued_at_a_city_reaches_the_province_and_a_national_type_the_national_node,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        let licence = issue_licence(&fed).await;
+
+        let ix = index_shows(&fed, HENAN, &crane, "valid").await;
+        assert_eq!(ix.owner_region, ZHENGZHOU);
+        assert_eq!(ix.meta.type_name, "特种设备作业人员证");
+        assert_eq!(ix.meta.issuer_name, "郑州市市场监督管理局");
+        // The province holds no resident ID: a person is a hash.
+        assert_eq!(ix.meta.holder_key.len(), 64);
+        assert_ne!(ix.meta.holder_key, person());
+        assert!(ix.meta.disclosable.is_none());
+
+        for tier in [HENAN, NATIONAL] {
+            let ix = index_shows(&fed, tier, &licence, "valid").await;
+            assert_eq!(ix.meta.holder_key, firm());
+            assert_eq!(
+                ix.meta.enterprise_name.as_deref(),
+                Some("漯河市起重机械安装有限公司")
+            );
+            // Only the disclosable field travels.
+            let fields = ix.meta.disclosable.unwrap();
+            assert_eq!(fields.len(), 1);
+            assert_eq!(fields["名称"], "漯河市起重机械安装有限公司");
+        }
+        // The crane certificate is not in the national catalog.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(indexed(&fed, NATIONAL, &crane).await.is_none());
+        let received = audited(&fed, HENAN, "push_received").await;
+        assert!(!received.is_empty());
+        assert!(received
+            .iter()
+            .all(|(actor, result)| actor == "node:410100" && result == "ok"));
+        assert_eq!(pending(&fed, ZHENGZHOU).await, 0);
+    }
+);
+
+both_backends!(
+    a_revocation_updates_the_status_at_the_tiers_above,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        let licence = issue_licence(&fed).await;
+        index_shows(&fed, HENAN, &crane, "valid").await;
+        index_shows(&fed, NATIONAL, &licence, "valid").await;
+
+        revoke(&fed, &crane).await;
+        revoke(&fed, &licence).await;
+
+        index_shows(&fed, HENAN, &crane, "revoked").await;
+        index_shows(&fed, HENAN, &licence, "revoked").await;
+        index_shows(&fed, NATIONAL, &licence, "revoked").await;
+    }
+);
+
+both_backends!(
+    a_province_that_was_down_receives_everything_in_its_final_status_when_it_returns,
+    |backend| async move {
+        let mut fed = federation(backend).await;
+        fed.stop(HENAN).await;
+
+        // While Henan is down: issue, revoke, issue again.
+        let first = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        let licence = issue_licence(&fed).await;
+        revoke(&fed, &first).await;
+        let second = issue_crane(&fed, &other_person(), fed.now() + 365 * 86400).await;
+
+        // The national node is up and hears of the national type at once.
+        index_shows(&fed, NATIONAL, &licence, "valid").await;
+        // Zhengzhou keeps trying Henan and keeps every event.
+        let zz = fed.state(ZHENGZHOU).db.clone();
+        eventually("a failed attempt at Henan", WAIT, || async {
+            let row = sqlx::query(
+                "SELECT COUNT(*) FROM outbox WHERE destination = $1 AND attempts > 0
+                 AND last_error IS NOT NULL AND delivered_at IS NULL",
+            )
+            .bind(HENAN)
+            .fetch_one(&zz.pool)
+            .await
+            .unwrap();
+            (row.get::<i64, _>(0) == 4).then_some(())
+        })
+        .await;
+
+        // An hour later Henan is back, on the same port and database.
+        fed.advance(3600);
+        fed.restart(HENAN).await;
+
+        index_shows(&fed, HENAN, &first, "revoked").await;
+        index_shows(&fed, HENAN, &licence, "valid").await;
+        index_shows(&fed, HENAN, &second, "valid").await;
+        eventually("Zhengzhou's outbox drained", WAIT, || async {
+            (pending(&fed, ZHENGZHOU).await == 0).then_some(())
+        })
+        .await;
+    }
+);
+
+both_backends!(
+    pushes_that_do_not_verify_are_refused_and_audited,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        index_shows(&fed, HENAN, &crane, "valid").await;
+        let events = zhengzhou_events(&fed).await;
+        let zz_key = fed.node(ZHENGZHOU).key();
+        let forger = SecretKey::generate().unwrap();
+        let push = |token: &str, envelope: &Value| {
+            let token = token.to_owned();
+            let envelope = envelope.clone();
+            let fed = &fed;
+            async move {
+                fed.post(HENAN, "/federation/v1/push", Some(&token), &envelope)
+                    .await
+            }
+        };
+
+        // A genuine service token, but the envelope is signed with another key.
+        let (t, env) = push_request(&fed, ZHENGZHOU, &zz_key, &forger, events.clone());
+        let (status, body) = push(&t, &env).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "push_envelope_invalid");
+
+        // The envelope's payload altered after sealing.
+        let (t, mut env) = push_request(&fed, ZHENGZHOU, &zz_key, &zz_key, events.clone());
+        env["payload"] = json!(env["payload"]
+            .as_str()
+            .unwrap()
+            .replace("\"valid\"", "\"revoked\""));
+        let (status, body) = push(&t, &env).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "push_envelope_invalid");
+
+        // A node the registry does not list (Luohe is not in this federation).
+        let (t, env) = push_request(&fed, "411100", &forger, &forger, events.clone());
+        let (status, body) = push(&t, &env).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["code"], "service_token_unknown_key");
+
+        // The national node is registered, but does not push down.
+        let nat_key = fed.node(NATIONAL).key();
+        let (t, env) = push_request(&fed, NATIONAL, &nat_key, &nat_key, events.clone());
+        let (status, body) = push(&t, &env).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "push_not_below");
+
+        // A genuine push goes through once; its token replayed is refused.
+        let (t, env) = push_request(&fed, ZHENGZHOU, &zz_key, &zz_key, events.clone());
+        let (status, body) = push(&t, &env).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = push(&t, &env).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["code"], "service_token_replayed");
+
+        // Nothing changed, and every refusal left an audit entry.
+        assert_eq!(
+            indexed(&fed, HENAN, &crane).await.unwrap().meta.status,
+            "valid"
+        );
+        let received = audited(&fed, HENAN, "push_received").await;
+        assert_eq!(
+            received
+                .iter()
+                .filter(|(a, r)| a == "node:410100" && r == "push_envelope_invalid")
+                .count(),
+            2
+        );
+        let calls = audited(&fed, HENAN, "peer_call").await;
+        assert!(calls
+            .iter()
+            .any(|(_, r)| r == "service_token_unknown_key"));
+        assert!(calls.iter().any(|(_, r)| r == "service_token_replayed"));
+        let verify = fed.get(HENAN, "/api/audit/verify", None).await;
+        assert_eq!(verify.0, 200, "{}", verify.1);
+    }
+);
+
+both_backends!(
+    an_envelope_from_another_node_than_the_token_is_refused,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        index_shows(&fed, HENAN, &crane, "valid").await;
+        let events = zhengzhou_events(&fed).await;
+        let zz_key = fed.node(ZHENGZHOU).key();
+        let now = fed.now();
+        let payload = serde_json::to_string(&PushBatch { events }).unwrap();
+        // Token from Zhengzhou, envelope claiming to be from the national node.
+        let envelope = NodeEnvelope::seal(&zz_key, r(NATIONAL), r(HENAN), now, payload);
+        let t = token::mint(&zz_key, r(ZHENGZHOU), r(HENAN), "c", now).unwrap();
+        let (status, body) = fed
+            .post(
+                HENAN,
+                "/federation/v1/push",
+                Some(&t),
+                &serde_json::to_value(envelope).unwrap(),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "push_sender_mismatch");
+    }
+);
+
+both_backends!(
+    duplicate_and_late_deliveries_are_harmless,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        revoke(&fed, &crane).await;
+        let before = index_shows(&fed, HENAN, &crane, "revoked").await;
+        let events = zhengzhou_events(&fed).await;
+        assert_eq!(events.len(), 2);
+        let zz_key = fed.node(ZHENGZHOU).key();
+
+        // Everything again, then the old `issued` event alone, arriving late.
+        for batch in [events.clone(), vec![events[0].clone()]] {
+            let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
+            let (t, env) = push_request(&fed, ZHENGZHOU, &zz_key, &zz_key, batch);
+            let (status, body) = fed
+                .post(HENAN, "/federation/v1/push", Some(&t), &env)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["acked"], json!(seqs));
+        }
+        let after = indexed(&fed, HENAN, &crane).await.unwrap();
+        assert_eq!(after.meta.status, "revoked");
+        assert_eq!(after.seq, before.seq);
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM cert_index")
+            .fetch_one(&fed.state(HENAN).db.pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+    }
+);
+
+both_backends!(
+    a_dispute_and_its_rejection_travel_up,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        index_shows(&fed, HENAN, &crane, "valid").await;
+        // The holder objects at Zhengzhou, where the certificate is held.
+        let (holder, _) = citizen(&fed, ZHENGZHOU, &person(), "13800138000").await;
+        let (status, objection) = fed
+            .post(
+                ZHENGZHOU,
+                "/api/wallet/objections",
+                Some(&holder),
+                &json!({"cert_id": crane, "reason": "作业项目有误"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{objection}");
+        index_shows(&fed, HENAN, &crane, "disputed").await;
+
+        let (status, body) = fed
+            .post(
+                ZHENGZHOU,
+                &format!(
+                    "/api/issuer/objections/{}/decide",
+                    objection["id"].as_str().unwrap()
+                ),
+                Some(TOKEN),
+                &json!({"upheld": false, "decision": "经核实无误"}),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        index_shows(&fed, HENAN, &crane, "valid").await;
+    }
+);
+
+both_backends!(
+    an_expired_certificate_is_pushed_as_expired_once,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 60).await;
+        index_shows(&fed, HENAN, &crane, "valid").await;
+        fed.advance(120);
+        index_shows(&fed, HENAN, &crane, "expired").await;
+        // Several sweeps later, still one `expired` event.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM outbox WHERE cert_id = $1 AND kind = 'expired' AND destination = $2",
+        )
+        .bind(&crane)
+        .bind(HENAN)
+        .fetch_one(&fed.state(ZHENGZHOU).db.pool)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(n, 1);
+    }
+);
+
+both_backends!(
+    a_citizen_at_the_province_sees_and_grants_the_citys_certificates,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
+        let licence = issue_licence(&fed).await;
+        let someone_elses = issue_crane(&fed, &other_person(), fed.now() + 365 * 86400).await;
+        index_shows(&fed, HENAN, &crane, "valid").await;
+        index_shows(&fed, HENAN, &licence, "valid").await;
+        index_shows(&fed, HENAN, &someone_elses, "valid").await;
+
+        // 张三 signs in to the wallet at the province.
+        let (token, device) = citizen(&fed, HENAN, &person(), "13800138000").await;
+        let (status, mine) = fed
+            .get(HENAN, "/api/wallet/certificates", Some(&token))
+            .await;
+        assert_eq!(status, 200, "{mine}");
+        let list = mine.as_array().unwrap();
+        let find = |id: &str| list.iter().find(|c| c["id"] == id).cloned();
+        let c = find(&crane).expect("the crane certificate is listed");
+        assert_eq!(c["held_at"], ZHENGZHOU);
+        assert_eq!(c["held_by"], "郑州市电子证照系统");
+        assert_eq!(c["source"], "index");
+        assert_eq!(c["status"], "valid");
+        assert_eq!(c["type_code"], CRANE_TYPE);
+        assert!(c["sealed"].is_null());
+        // The licence of the enterprise he represents, too; nobody else's certificate.
+        let l = find(&licence).expect("the enterprise's licence is listed");
+        assert_eq!(l["holder_kind"], "enterprise");
+        assert_eq!(l["enterprise_name"], "漯河市起重机械安装有限公司");
+        assert!(find(&someone_elses).is_none());
+        let (status, detail) = fed
+            .get(
+                HENAN,
+                &format!("/api/wallet/certificates/{crane}"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["held_at"], ZHENGZHOU);
+
+        // A grant of the city's certificate is accepted as for a local one...
+        let terms = |cert: &str, holder: &str| GrantTerms {
+            id: GrantId::generate().unwrap(),
+            cert_id: cert.parse().unwrap(),
+            holder: Holder::Person(holder.parse().unwrap()),
+            grantee: Grantee {
+                resident_id: other_person().parse().unwrap(),
+                name: "李四".into(),
+                enterprise: None,
+            },
+            matters: MatterScope::All,
+            not_before: fed.now(),
+            not_after: fed.now() + 86400,
+            use_limit: None,
+        };
+        let grant = terms(&crane, &person()).sign(&device).unwrap();
+        let (status, body) = fed
+            .post(
+                HENAN,
+                "/api/wallet/grants",
+                Some(&token),
+                &json!({"grant": String::from(grant)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        // ... and refused, as for a local one, when it is someone else's or no longer current.
+        let grant = terms(&someone_elses, &person()).sign(&device).unwrap();
+        let (status, body) = fed
+            .post(
+                HENAN,
+                "/api/wallet/grants",
+                Some(&token),
+                &json!({"grant": String::from(grant)}),
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+        revoke(&fed, &crane).await;
+        index_shows(&fed, HENAN, &crane, "revoked").await;
+        let grant = terms(&crane, &person()).sign(&device).unwrap();
+        let (status, body) = fed
+            .post(
+                HENAN,
+                "/api/wallet/grants",
+                Some(&token),
+                &json!({"grant": String::from(grant)}),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "certificate_not_current");
+        let (_, mine) = fed
+            .get(HENAN, "/api/wallet/certificates", Some(&token))
+            .await;
+        let c = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == crane.as_str())
+            .cloned()
+            .unwrap();
+        assert_eq!(c["status"], "revoked");
+    }
+);
