@@ -25,12 +25,19 @@ const NATIONAL: &str = "100000";
 const HENAN: &str = "410000";
 const ZHENGZHOU: &str = "410100";
 const TOKEN: &str = "zhengzhou-amr-test-token-0001";
+const HENAN_TOKEN: &str = "henan-amr-test-token-00000001";
 const CRANE_TYPE: &str = "11100000000013338W011";
 const LICENCE_TYPE: &str = "11100000000013338W070";
 const WAIT: Duration = Duration::from_secs(15);
 
 fn amr() -> String {
     CreditCode::with_check_char("11410100MB1234567")
+        .unwrap()
+        .to_string()
+}
+
+fn henan_amr() -> String {
+    CreditCode::with_check_char("11410000MB2345678")
         .unwrap()
         .to_string()
 }
@@ -59,7 +66,8 @@ fn r(code: &str) -> RegionCode {
 
 /// National, Henan and Zhengzhou. Zhengzhou's market regulator issues crane-operator
 /// certificates (persons) and business licences (enterprises, national catalog, disclosable);
-/// Henan knows the enterprise whose legal representative is 张三.
+/// Henan's market regulator issues business licences too, and Henan knows the enterprise whose
+/// legal representative is 张三.
 async fn federation(backend: server::db::Backend) -> Federation {
     Federation::start(&[NATIONAL, HENAN, ZHENGZHOU], backend, |region, s| {
         match region {
@@ -95,13 +103,28 @@ fields = [{{ name = "名称", required = true, disclosable = true }}, {{ name = 
                 s,
                 &format!(
                     r#"
+[[departments]]
+credit_code = "{henan_amr}"
+name = "河南省市场监督管理局"
+token = "{HENAN_TOKEN}"
+
+[[cert_types]]
+code = "{LICENCE_TYPE}"
+name = "营业执照"
+department = "{henan_amr}"
+holder_kind = "enterprise"
+disclosable = true
+national = true
+fields = [{{ name = "名称", required = true, disclosable = true }}, {{ name = "住所", required = true }}]
+
 [[enterprises]]
 credit_code = "{firm}"
 name = "漯河市起重机械安装有限公司"
 legal_rep_id = "{rep}"
 "#,
                     firm = firm(),
-                    rep = person()
+                    rep = person(),
+                    henan_amr = henan_amr(),
                 ),
             ),
             _ => {}
@@ -128,6 +151,10 @@ async fn issue_crane(fed: &Federation, holder: &str, valid_until: i64) -> String
 }
 
 async fn issue_licence(fed: &Federation) -> String {
+    issue_licence_at(fed, ZHENGZHOU, TOKEN).await
+}
+
+async fn issue_licence_at(fed: &Federation, region: &str, token: &str) -> String {
     let body = json!({
         "type_code": LICENCE_TYPE,
         "holder_kind": "enterprise",
@@ -138,7 +165,7 @@ async fn issue_licence(fed: &Federation) -> String {
         "fields": {"名称": "漯河市起重机械安装有限公司", "住所": "漯河市源汇区某路2号"}
     });
     let (status, reply) = fed
-        .post(ZHENGZHOU, "/api/issuer/certificates", Some(TOKEN), &body)
+        .post(region, "/api/issuer/certificates", Some(token), &body)
         .await;
     assert_eq!(status, 201, "{reply}");
     reply["id"].as_str().unwrap().to_owned()
@@ -162,15 +189,11 @@ async fn indexed(fed: &Federation, region: &str, id: &str) -> Option<IndexedCert
 
 /// Waits until `region`'s index shows `id` with `status`.
 async fn index_shows(fed: &Federation, region: &str, id: &str, status: &str) -> IndexedCert {
-    eventually(
-        &format!("{id} as {status} at {region}"),
-        WAIT,
-        || async {
-            indexed(fed, region, id)
-                .await
-                .filter(|ix| ix.meta.status == status)
-        },
-    )
+    eventually(&format!("{id} as {status} at {region}"), WAIT, || async {
+        indexed(fed, region, id)
+            .await
+            .filter(|ix| ix.meta.status == status)
+    })
     .await
 }
 
@@ -447,9 +470,7 @@ both_backends!(
             2
         );
         let calls = audited(&fed, HENAN, "peer_call").await;
-        assert!(calls
-            .iter()
-            .any(|(_, r)| r == "service_token_unknown_key"));
+        assert!(calls.iter().any(|(_, r)| r == "service_token_unknown_key"));
         assert!(calls.iter().any(|(_, r)| r == "service_token_replayed"));
         let verify = fed.get(HENAN, "/api/audit/verify", None).await;
         assert_eq!(verify.0, 200, "{}", verify.1);
@@ -497,9 +518,7 @@ both_backends!(
         for batch in [events.clone(), vec![events[0].clone()]] {
             let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
             let (t, env) = push_request(&fed, ZHENGZHOU, &zz_key, &zz_key, batch);
-            let (status, body) = fed
-                .post(HENAN, "/federation/v1/push", Some(&t), &env)
-                .await;
+            let (status, body) = fed.post(HENAN, "/federation/v1/push", Some(&t), &env).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["acked"], json!(seqs));
         }
@@ -674,5 +693,37 @@ both_backends!(
             .cloned()
             .unwrap();
         assert_eq!(c["status"], "revoked");
+    }
+);
+
+both_backends!(
+    a_provinces_own_certificates_are_in_its_own_index_and_pushed_to_the_national_node,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let licence = issue_licence_at(&fed, HENAN, HENAN_TOKEN).await;
+
+        // Applied to Henan's own index without a call, pushed to the national node.
+        let own = index_shows(&fed, HENAN, &licence, "valid").await;
+        assert_eq!(own.owner_region, HENAN);
+        let national = index_shows(&fed, NATIONAL, &licence, "valid").await;
+        assert_eq!(national.owner_region, HENAN);
+        assert!(audited(&fed, HENAN, "push_received").await.is_empty());
+
+        // The representative sees it at Henan as the certificate itself, sealed copy included.
+        let (token, _) = citizen(&fed, HENAN, &person(), "13800138000").await;
+        let (status, mine) = fed
+            .get(HENAN, "/api/wallet/certificates", Some(&token))
+            .await;
+        assert_eq!(status, 200, "{mine}");
+        let l = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == licence.as_str())
+            .cloned()
+            .expect("the licence is listed");
+        assert_eq!(l["source"], "local");
+        assert_eq!(l["held_at"], HENAN);
+        assert!(l["sealed"].is_string());
     }
 );

@@ -554,7 +554,7 @@ async fn forged_and_misrouted_inter_node_calls_are_refused_and_audited() {
     let entries = f.node("410000").state.db.audit_entries(0, 1000).await.unwrap();
     let refused: Vec<&str> = entries
         .iter()
-        .filter(|e| e.entry.action == "peer_call")
+        .filter(|e| e.entry.action == "peer_call" || e.entry.action == "retrieval_hop")
         .map(|e| e.entry.result.as_str())
         .collect();
     for (_, code) in &cases {

@@ -79,6 +79,8 @@ pub enum RecordError {
     NonceUsed,
     /// The grant was revoked or used up between check and record.
     GrantSpent,
+    /// The calling node's service token was used before (a replayed inter-node call).
+    TokenReplayed,
 }
 
 fn case_from(r: &sqlx::any::AnyRow) -> Result<CaseRow, sqlx::Error> {

@@ -70,6 +70,9 @@ pub struct HopLedger {
     pub nonce: Option<(String, i64)>,
     pub grant_use: Option<String>,
     pub consent: Option<ConsentRow>,
+    /// The calling node's service token (id, issuer, expiry), recorded with the hop so a
+    /// replayed one fails this commit.
+    pub service_token: Option<(String, String, i64)>,
 }
 
 /// One hop's writes waiting for the group commit.
@@ -145,7 +148,7 @@ async fn commit_group(
         // A nested transaction is a savepoint on both backends.
         let mut sp = tx.begin().await?;
         let outcome = if hop.refused {
-            write_refused(&mut sp, hop).await.map(Ok)
+            write_refused(&mut sp, hop).await
         } else {
             write_hop(&mut sp, hop).await
         };
@@ -153,6 +156,11 @@ async fn commit_group(
             Ok(Ok(())) => {
                 sp.commit().await?;
                 results.push(Ok(()));
+            }
+            // A refused hop is recorded even when its token was a replay.
+            Ok(Err(replayed)) if hop.refused => {
+                sp.commit().await?;
+                results.push(Err(replayed));
             }
             Ok(Err(conflict)) => {
                 sp.rollback().await?;
@@ -170,6 +178,11 @@ async fn write_hop(
     hop: &PendingHop,
 ) -> Result<Result<(), RecordError>, sqlx::Error> {
     let ledger = &hop.ledger;
+    if let Some((jti, issuer, expires)) = &ledger.service_token {
+        if !record_token(conn, jti, issuer, *expires).await? {
+            return Ok(Err(RecordError::TokenReplayed));
+        }
+    }
     if let Some((nonce, expires)) = &ledger.nonce {
         if !super::cases::consume_nonce(conn, nonce, hop.now, *expires).await? {
             return Ok(Err(RecordError::NonceUsed));
@@ -198,15 +211,34 @@ async fn write_hop(
     Ok(Ok(()))
 }
 
-async fn write_refused(conn: &mut sqlx::AnyConnection, hop: &PendingHop) -> Result<(), sqlx::Error> {
+/// Writes a refused hop; `Err(TokenReplayed)` (with the hop still recorded) when the calling
+/// node's token had been used before, so the caller is told that rather than the refusal.
+async fn write_refused(
+    conn: &mut sqlx::AnyConnection,
+    hop: &PendingHop,
+) -> Result<Result<(), RecordError>, sqlx::Error> {
+    let mut fresh = true;
+    if let Some((jti, issuer, expires)) = &hop.ledger.service_token {
+        fresh = record_token(conn, jti, issuer, *expires).await?;
+    }
     if let Some((nonce, expires)) = &hop.ledger.nonce {
         super::cases::consume_nonce(conn, nonce, hop.now, *expires).await?;
     }
     if let Some(c) = &hop.ledger.consent {
         insert_consent(conn, c).await?;
     }
-    super::audit::append(conn, &hop.audit).await?;
-    Ok(())
+    if fresh {
+        super::audit::append(conn, &hop.audit).await?;
+    } else {
+        let mut audit = hop.audit.clone();
+        audit.result = "service_token_replayed".into();
+        super::audit::append(conn, &audit).await?;
+    }
+    Ok(if fresh {
+        Ok(())
+    } else {
+        Err(RecordError::TokenReplayed)
+    })
 }
 
 impl Db {
@@ -253,15 +285,14 @@ impl Db {
 
     /// Commits a hop that was refused: its audit entry, the nonce when the code was genuine
     /// (a refused code cannot be tried again) and the consent record with the refusal.
+    /// `Err(TokenReplayed)` when the calling node's token had been used before.
     pub async fn record_refused_hop(
         &self,
         ledger: HopLedger,
         audit: super::audit::AuditEntry,
         now: i64,
-    ) -> Result<(), sqlx::Error> {
-        self.write_hop(ledger, None, audit, now, true)
-            .await
-            .map(|_| ())
+    ) -> Result<Result<(), RecordError>, sqlx::Error> {
+        self.write_hop(ledger, None, audit, now, true).await
     }
 }
 
@@ -286,6 +317,26 @@ impl Db {
             .await?;
         row.map(|r| r.try_get(0)).transpose()
     }
+}
+
+/// Records a service token's id inside the caller's transaction; false when seen before.
+async fn record_token(
+    conn: &mut sqlx::AnyConnection,
+    jti: &str,
+    issuer: &str,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "INSERT INTO service_tokens (jti, issuer, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(jti)
+    .bind(issuer)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 async fn insert_consent(

@@ -160,42 +160,55 @@ impl Pusher {
             let ids: Vec<String> = good.iter().map(|r| r.id.clone()).collect();
             return self.db.apply_own_events(own, &ids, &events, now).await;
         }
+        // Chunk by chunk; after a failure the rest waits for the next round with it, and the
+        // round leaves one warning naming the tier.
+        let mut failed: Vec<OutboxRow> = Vec::new();
+        let mut reason = String::new();
         for (rows, events) in chunks(good, events) {
-            self.send(to, rows, events).await?;
+            if !failed.is_empty() {
+                failed.extend(rows);
+                continue;
+            }
+            if let Err((rows, why)) = self.send(to, rows, events).await? {
+                failed.extend(rows);
+                reason = why;
+            }
         }
-        Ok(())
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let attempts = failed.iter().map(|r| r.attempts).max().unwrap_or(1);
+        let retry_in = backoff(attempts);
+        tracing::warn!(
+            tier = %self.federation.registry.name_of(to), region = %to, events = failed.len(),
+            attempt = attempts, retry_in_s = retry_in, error = %reason,
+            "push to the tier above failed; will retry"
+        );
+        let ids: Vec<String> = failed.into_iter().map(|r| r.id).collect();
+        self.db.outbox_failed(&ids, now + retry_in, &reason).await
     }
 
     /// One push call: the events in an envelope signed with the node key, sent with a service
-    /// token; acknowledged rows are delivered, the rest wait for the next attempt.
+    /// token. Acknowledged rows are marked delivered; the others come back with the reason.
     async fn send(
         &self,
         to: RegionCode,
         rows: Vec<OutboxRow>,
         events: Vec<PushEvent>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Result<(), (Vec<OutboxRow>, String)>, sqlx::Error> {
         let now = self.clock.now();
         let own = self.federation.registry.own();
         let (first, last) = (
             events.first().map_or(0, |e| e.seq),
             events.last().map_or(0, |e| e.seq),
         );
-        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(1);
-        let retry_at = now + backoff(attempts);
         let payload = match serde_json::to_string(&PushBatch { events }) {
             Ok(p) => p,
-            Err(e) => {
-                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
-                return self
-                    .db
-                    .outbox_failed(&ids, retry_at, &format!("encode: {e}"))
-                    .await;
-            }
+            Err(e) => return Ok(Err((rows, format!("encode: {e}")))),
         };
         let envelope = NodeEnvelope::seal(&self.node_key, own, to, now, payload);
-        let correlation = hex_sha256(format!("push:{own}:{to}:{first}-{last}:{now}").as_bytes())
-            [..32]
-            .to_owned();
+        let correlation =
+            hex_sha256(format!("push:{own}:{to}:{first}-{last}:{now}").as_bytes())[..32].to_owned();
         let answer: Result<PushAck, _> = self
             .federation
             .client
@@ -210,37 +223,20 @@ impl Pusher {
                 now,
             )
             .await;
-        let tier = self.federation.registry.name_of(to);
         match answer {
             Ok(ack) => {
                 let (done, missing): (Vec<OutboxRow>, Vec<OutboxRow>) =
                     rows.into_iter().partition(|r| ack.acked.contains(&r.seq));
                 let done: Vec<String> = done.into_iter().map(|r| r.id).collect();
                 self.db.outbox_delivered(&done, now).await?;
-                if !missing.is_empty() {
-                    tracing::warn!(
-                        tier = %tier, region = %to, events = missing.len(), attempt = attempts,
-                        "push to the tier above: some events were not acknowledged; will retry"
-                    );
-                    let ids: Vec<String> = missing.into_iter().map(|r| r.id).collect();
-                    self.db
-                        .outbox_failed(&ids, retry_at, "not acknowledged")
-                        .await?;
+                if missing.is_empty() {
+                    Ok(Ok(()))
+                } else {
+                    Ok(Err((missing, "not acknowledged".into())))
                 }
             }
-            Err(e) => {
-                tracing::warn!(
-                    tier = %tier, region = %to, events = rows.len(), attempt = attempts,
-                    retry_in_s = retry_at - now, error = %e,
-                    "push to the tier above failed; will retry"
-                );
-                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
-                self.db
-                    .outbox_failed(&ids, retry_at, &e.to_string())
-                    .await?;
-            }
+            Err(e) => Ok(Err((rows, e.to_string()))),
         }
-        Ok(())
     }
 }
 

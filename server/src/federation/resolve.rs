@@ -169,12 +169,20 @@ fn bad(code: &'static str, title: &'static str, detail: impl Into<String>) -> Ap
 
 /// Handles one retrieval at this node: the counter's node calls it with an empty path, the
 /// federation route with the caller's request.
-pub async fn resolve(s: &AppState, req: &HopRequest, budget: Budget) -> HopOutcome {
+pub async fn resolve(
+    s: &AppState,
+    req: &HopRequest,
+    budget: Budget,
+    service_token: Option<(String, String, i64)>,
+) -> HopOutcome {
     let mut walk = Walk {
         s,
         req,
         budget,
-        ledger: HopLedger::default(),
+        ledger: HopLedger {
+            service_token,
+            ..HopLedger::default()
+        },
         roles: Vec::new(),
         presenter_hash: None,
     };
@@ -848,6 +856,9 @@ pub fn record_error(e: RecordError) -> ApiError {
             "该授权已撤销或使用次数已用完",
             "",
         ),
+        RecordError::TokenReplayed => {
+            ApiError::PeerRefused(crate::federation::token::ServiceTokenError::Replayed)
+        }
     }
 }
 
@@ -934,8 +945,10 @@ pub async fn settle(
                     // A concurrent scan of the same code (possibly on another process)
                     // consumed the nonce meanwhile, or the grant was spent: record the
                     // refusal, without the nonce if it is already taken.
-                    if conflict == RecordError::NonceUsed {
-                        ledger.nonce = None;
+                    match conflict {
+                        RecordError::NonceUsed => ledger.nonce = None,
+                        RecordError::TokenReplayed => ledger.service_token = None,
+                        RecordError::GrantSpent => {}
                     }
                     record_error(conflict)
                 }
@@ -949,8 +962,12 @@ pub async fn settle(
         c.result = code.clone();
     }
     ledger.grant_use = None;
-    s.db
+    match s
+        .db
         .record_refused_hop(ledger, entry(&code, "", None), now)
-        .await?;
-    Err(failure)
+        .await?
+    {
+        Ok(()) => Err(failure),
+        Err(replayed) => Err(record_error(replayed)),
+    }
 }

@@ -165,7 +165,7 @@ pub async fn retrieve(
         path: Vec::new(),
         consent: None,
     };
-    let outcome = resolve(&s, &hop, Budget::new(COUNTER_BUDGET)).await;
+    let outcome = resolve(&s, &hop, Budget::new(COUNTER_BUDGET), None).await;
     let now = s.clock.now();
     let grant_id = |served: &Served| served.receipt.terms.grant.map(|g| g.to_string());
     let retrieval_id = format!("RET-{}", random_string(9).map_err(ApiError::internal)?);

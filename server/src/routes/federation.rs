@@ -108,8 +108,11 @@ pub async fn push(
         Ok(b) => b,
         Err(err) => {
             let (_, code, _) = err.parts();
-            s.db.audit(&entry(code, serde_json::json!({ "error": err.to_string() }).to_string()))
-                .await?;
+            s.db.audit(&entry(
+                code,
+                serde_json::json!({ "error": err.to_string() }).to_string(),
+            ))
+            .await?;
             return Err(err);
         }
     };
@@ -139,10 +142,7 @@ fn open(
     if envelope.from != call.from {
         return Err(refusal(
             "push_sender_mismatch",
-            format!(
-                "envelope from {}, call from {}",
-                envelope.from, call.from
-            ),
+            format!("envelope from {}, call from {}", envelope.from, call.from),
         ));
     }
     if !may_push_here(call.from, own) {

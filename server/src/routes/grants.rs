@@ -86,14 +86,18 @@ pub async fn create(
     // index, the same way; unknown here: left to the owner's node at retrieval.
     let known = match s.db.certificate(t.cert_id.as_str()).await? {
         Some(cert) => Some((cert.holder_id == t.holder.id(), cert.status)),
-        None => s.db.indexed_certificate(t.cert_id.as_str()).await?.map(|ix| {
-            let (kind, _) = holder_parts(&t.holder);
-            let key = holder_key(kind, t.holder.id());
-            (
-                ix.meta.holder_kind == kind && ix.meta.holder_key == key,
-                ix.meta.status,
-            )
-        }),
+        None => {
+            s.db.indexed_certificate(t.cert_id.as_str())
+                .await?
+                .map(|ix| {
+                    let (kind, _) = holder_parts(&t.holder);
+                    let key = holder_key(kind, t.holder.id());
+                    (
+                        ix.meta.holder_kind == kind && ix.meta.holder_key == key,
+                        ix.meta.status,
+                    )
+                })
+        }
     };
     if let Some((holder_matches, status)) = known {
         if !holder_matches {

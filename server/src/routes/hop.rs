@@ -9,7 +9,7 @@ use axum::Json;
 use crate::db::audit::{hex_sha256, AuditEntry};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::federation::peer::PeerCall;
+use crate::federation::peer::HopCall;
 use crate::federation::resolve::{resolve, settle, HopAudit, HopRequest, HopResponse, Step};
 use crate::state::AppState;
 
@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// on the request's path and the token's correlation id the request's.
 pub async fn retrieve(
     State(s): State<AppState>,
-    peer: PeerCall,
+    HopCall(peer): HopCall,
     ApiJson(req): ApiJson<HopRequest>,
 ) -> Result<Json<HopResponse>, ApiError> {
     let started = Instant::now();
@@ -41,7 +41,12 @@ pub async fn retrieve(
             format!("caller {}", peer.from),
         ));
     }
-    let outcome = resolve(&s, &req, peer.budget).await;
+    let token = (
+        peer.claims.jti.clone(),
+        peer.claims.iss.clone(),
+        peer.claims.exp,
+    );
+    let outcome = resolve(&s, &req, peer.budget, Some(token)).await;
     let audit = HopAudit {
         action: "retrieval_hop",
         actor: format!("node:{}", peer.from),

@@ -173,7 +173,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/api/wallet/certificates",
         who: "citizen",
-        what: "my certificates at this node",
+        what: "my certificates: held here, and held below as pushed to this node's index",
     },
     Route {
         method: "GET",

@@ -1,0 +1,1222 @@
+//! Retrieval latency and throughput over 0, 1, 2 and 4 hops.
+//!
+//! For each backend (SQLite, then PostgreSQL) it runs the six-node federation of the pilot
+//! (100000 national, 410000 Henan, 410100 Zhengzhou, 411100 Luohe, 420000 Hubei, 420100
+//! Wuhan) in this process, every node on its own 127.0.0.1 port and its own fresh database,
+//! every node listing all the others. Each node's listener counts the TCP connections it
+//! accepts. The holder's wallet lives at Henan (`resolve_at` = 410000); they hold crane-operator
+//! certificates issued at Henan, Zhengzhou and Wuhan, and show their own certificate at a
+//! counter, so a retrieval takes:
+//!
+//! | hops | counter | certificate | path |
+//! |---|---|---|---|
+//! | 0 | 410000 | 410000 | 410000 (wallet province and owner) |
+//! | 1 | 410000 | 410100 | 410000 → 410100 |
+//! | 2 | 411100 | 410100 | 411100 → 410000 → 410100 |
+//! | 4 | 411100 | 420100 | 411100 → 410000 → 100000 → 420000 → 420100 |
+//!
+//! In the same run, as references: `append`/`overwrite` of 100 bytes + `fdatasync` in the
+//! scratch directory (the physical floor of a durable commit: every hop commits its audit
+//! entry before it answers), a 1-byte ping-pong on one kept loopback TCP connection, and
+//! `GET /healthz` at Henan (one HTTP keep-alive round trip) at 1 and 64 connections.
+//!
+//! Each HTTP phase is a fixed number of requests shared by C workers looping one request at a
+//! time on keep-alive connections of one shared client, after an untimed warm-up at the same
+//! concurrency; every retrieval carries a fresh presentation signed before the phase. Before
+//! a route's first phase one retrieval is sent alone and its `path` checked against the table
+//! above, so the benchmark cannot silently measure another route. The connections each node
+//! accepts are counted over the timed part only: after warm-up, node-to-node calls should
+//! reuse pooled keep-alive connections.
+//!
+//! The issue's target: each added hop costs at most 1.5× one loopback HTTP round trip. The
+//! added cost per hop is `(p50(k hops) − p50(0 hops)) / k`; the round trip is `/healthz`'s
+//! p50 at the same number of connections. Nothing here asserts on time.
+//!
+//! Run: `cargo bench -p server --bench hops` (full, a few minutes) or
+//! `cargo bench -p server --bench hops -- --smoke` (tiny, proves every figure is produced).
+//! PostgreSQL is expected at postgres://postgres@127.0.0.1:5432 (trust auth); without it the
+//! smoke run measures SQLite only and the full run fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::serve::ListenerExt;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{json, Value};
+use server::db::Backend;
+use server::state::{AppState, Clock};
+use sqlx::Row;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wallet_core::{
+    CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, SecretKey, Subject,
+};
+
+use support::PG_ADMIN;
+
+const REGIONS: [&str; 6] = ["100000", "410000", "410100", "411100", "420000", "420100"];
+/// The wallet province: device keys and consent live here.
+const HENAN: &str = "410000";
+const DEPT_TOKEN: &str = "hops-bench-department-token-0001";
+const CLERK: &str = "clerk-01";
+const CLERK_PASSWORD: &str = "clerk-password-1";
+const PHONE: &str = "13800138000";
+const CRANE_TYPE: &str = "11100000000013338W011";
+const CRANE_MATTER: &str = "JS-QZJX-SYDJ";
+/// Longest a presentation may live; each retrieval phase is signed just before it starts.
+const LIFETIME: i64 = wallet_core::presentation::MAX_LIFETIME;
+
+/// One measured route: where the counter is, which node owns the certificate, and the path
+/// the retrieval must report.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    hops: usize,
+    counter: &'static str,
+    owner: &'static str,
+    path: &'static [&'static str],
+}
+
+const ROUTES: [Route; 4] = [
+    Route {
+        hops: 0,
+        counter: "410000",
+        owner: "410000",
+        path: &["410000"],
+    },
+    Route {
+        hops: 1,
+        counter: "410000",
+        owner: "410100",
+        path: &["410000", "410100"],
+    },
+    Route {
+        hops: 2,
+        counter: "411100",
+        owner: "410100",
+        path: &["411100", "410000", "410100"],
+    },
+    Route {
+        hops: 4,
+        counter: "411100",
+        owner: "420100",
+        path: &["411100", "410000", "100000", "420000", "420100"],
+    },
+];
+/// Nodes that issue (a department and the crane type) and nodes with a counter (a clerk and
+/// the matter; a clerk belongs to a department of the node).
+const ISSUERS: [&str; 4] = ["410000", "410100", "411100", "420100"];
+const COUNTERS: [&str; 2] = ["410000", "411100"];
+
+/// How much of everything one run does.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    smoke: bool,
+    requests_1: usize,
+    requests_64: usize,
+    warmup_1: usize,
+    warmup_64: usize,
+    tcp_rounds: usize,
+    syncs: usize,
+}
+
+impl Plan {
+    fn new(smoke: bool) -> Plan {
+        if smoke {
+            Plan {
+                smoke,
+                requests_1: 20,
+                requests_64: 128,
+                warmup_1: 5,
+                warmup_64: 64,
+                tcp_rounds: 200,
+                syncs: 20,
+            }
+        } else {
+            Plan {
+                smoke,
+                requests_1: 300,
+                requests_64: 2_000,
+                warmup_1: 30,
+                warmup_64: 256,
+                tcp_rounds: 5_000,
+                syncs: 300,
+            }
+        }
+    }
+}
+
+fn dept(region: &str) -> String {
+    CreditCode::with_check_char(&format!("11{region}MB1234567"))
+        .unwrap()
+        .to_string()
+}
+
+fn holder() -> String {
+    ResidentId::with_check_digit("41010219850312003")
+        .unwrap()
+        .to_string()
+}
+
+fn now() -> i64 {
+    Clock::system().now()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The federation, on counted listeners.
+
+/// A database of its own for one node; dropped (PostgreSQL) or deleted (SQLite) by `cleanup`.
+#[derive(Debug)]
+struct BenchDb {
+    url: String,
+    pg_name: Option<String>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl BenchDb {
+    async fn new(backend: Backend, region: &str) -> BenchDb {
+        let prefix = format!("ecert_hops{region}");
+        match backend {
+            Backend::Sqlite => {
+                let dir = support::scratch_dir(&prefix);
+                BenchDb {
+                    url: support::sqlite_url(&dir),
+                    pg_name: None,
+                    dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let (name, url) = support::create_pg_database(&prefix).await;
+                BenchDb {
+                    url,
+                    pg_name: Some(name),
+                    dir: None,
+                }
+            }
+        }
+    }
+
+    async fn cleanup(self) {
+        if let Some(name) = &self.pg_name {
+            support::drop_pg_database(name).await;
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Whether the PostgreSQL server answers, within a few seconds.
+async fn postgres_reachable() -> Result<String, String> {
+    use sqlx::Connection;
+    let attempt = async {
+        let mut c = sqlx::PgConnection::connect(PG_ADMIN).await?;
+        let v: String = sqlx::query("SHOW server_version")
+            .fetch_one(&mut c)
+            .await?
+            .try_get(0)?;
+        c.close().await.ok();
+        Ok::<String, sqlx::Error>(v)
+    };
+    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 5 s".into()),
+    }
+}
+
+/// What a node issues and handles, as in its TOML file.
+fn node_toml(region: &str) -> String {
+    let mut t = String::new();
+    let d = dept(region);
+    if ISSUERS.contains(&region) {
+        t += &format!(
+            r#"
+[[departments]]
+credit_code = "{d}"
+name = "{region} 市场监督管理局"
+token = "{DEPT_TOKEN}"
+
+[[cert_types]]
+code = "{CRANE_TYPE}"
+name = "特种设备作业人员证"
+department = "{d}"
+holder_kind = "person"
+fields = [
+  {{ name = "作业项目", required = true }},
+  {{ name = "证书编号", required = true }},
+  {{ name = "住址" }},
+]
+"#
+        );
+    }
+    if COUNTERS.contains(&region) {
+        t += &format!(
+            r#"
+[[staff]]
+id = "{CLERK}"
+name = "王窗口"
+role = "clerk"
+department = "{d}"
+counter = "{region} 政务服务中心 3号窗口"
+password = "{CLERK_PASSWORD}"
+
+[[matters]]
+code = "{CRANE_MATTER}"
+name = "建筑起重机械设备使用登记"
+department = "{d}"
+materials = [
+  {{ name = "建筑起重机械设备使用登记表" }},
+  {{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目", "证书编号"] }},
+]
+"#
+        );
+    }
+    t
+}
+
+/// One running node.
+struct Node {
+    base: String,
+    state: AppState,
+    /// TCP connections its listener has accepted since it started.
+    accepted: Arc<AtomicUsize>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+    db: BenchDb,
+}
+
+/// A counter's clerk session and the one case every scan there goes to.
+#[derive(Debug, Clone)]
+struct Counter {
+    url: String,
+    auth: HeaderValue,
+}
+
+struct Federation {
+    nodes: BTreeMap<&'static str, Node>,
+    holder_key: DeviceKey,
+    /// The holder's certificate issued at each issuing node.
+    certs: BTreeMap<&'static str, CertId>,
+    counters: BTreeMap<&'static str, Counter>,
+}
+
+async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut req = client.post(&url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "setup: POST {url}: {status} {body}");
+    body
+}
+
+impl Federation {
+    async fn start(backend: Backend) -> Federation {
+        // Every port is bound before any node starts, so each configuration names the others.
+        let mut bound = BTreeMap::new();
+        for region in REGIONS {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let key = SecretKey::generate().unwrap();
+            let db = BenchDb::new(backend, region).await;
+            bound.insert(region, (listener, addr, key, db));
+        }
+        let mut nodes = BTreeMap::new();
+        let regions: Vec<&'static str> = bound.keys().copied().collect();
+        for region in regions {
+            let mut peers = String::new();
+            for (other, (_, addr, key, _)) in bound.iter().filter(|(r, _)| **r != region) {
+                peers += &format!(
+                    "\n[[peers]]\nregion = \"{other}\"\nname = \"{}\"\nurl = \"http://{addr}\"\nkeys = [{{ public_key = \"{}\" }}]\n",
+                    support::nodes::node_name(other),
+                    key.public_key(),
+                );
+            }
+            let (listener, addr, key, db) = bound.remove(region).unwrap();
+            let text = format!(
+                "region = \"{region}\"\nname = \"{}\"\nlisten = \"{addr}\"\ndatabase_url = \"{}\"\nmode = \"demo\"\nnode_key = \"{}\"\n{}\n{peers}",
+                support::nodes::node_name(region),
+                db.url,
+                B64.encode(*key.to_bytes()),
+                node_toml(region),
+            );
+            let settings = server::config::Settings::from_toml(&text, |_| None).unwrap();
+            let state = server::start(settings, Clock::system()).await.unwrap();
+            let app = server::routes::router(state.clone(), None);
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let count = accepted.clone();
+            // Served as the node binary serves: the plain listener, only counted.
+            let listener = listener.tap_io(move |_| {
+                count.fetch_add(1, Ordering::Relaxed);
+            });
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+            nodes.insert(
+                region,
+                Node {
+                    base: format!("http://{addr}"),
+                    state,
+                    accepted,
+                    stop,
+                    server,
+                    db,
+                },
+            );
+        }
+        let client = reqwest::Client::new();
+        let base = |r: &str| nodes[r].base.clone();
+
+        // The holder: a wallet user at Henan with a registered device key.
+        nodes[HENAN]
+            .state
+            .db
+            .upsert_resident(&holder(), "张伟")
+            .await
+            .unwrap();
+        let otp = post(
+            &client,
+            format!("{}/api/wallet/otp", base(HENAN)),
+            None,
+            json!({"phone": PHONE, "purpose": "register"}),
+        )
+        .await;
+        let reg = post(
+            &client,
+            format!("{}/api/wallet/register", base(HENAN)),
+            None,
+            json!({"resident_id": holder(), "name": "张伟", "phone": PHONE,
+                   "code": otp["demo_code"].as_str().unwrap()}),
+        )
+        .await;
+        let holder_key = DeviceKey::generate().unwrap();
+        post(
+            &client,
+            format!("{}/api/wallet/devices", base(HENAN)),
+            reg["access_token"].as_str(),
+            json!({"public_key": holder_key.public_key().to_string()}),
+        )
+        .await;
+
+        // Their crane-operator certificate at each owner the routes need.
+        let mut certs = BTreeMap::new();
+        for owner in ["410000", "410100", "420100"] {
+            let t = now();
+            let issued = post(
+                &client,
+                format!("{}/api/issuer/certificates", base(owner)),
+                Some(DEPT_TOKEN),
+                json!({
+                    "type_code": CRANE_TYPE,
+                    "holder_kind": "person",
+                    "holder_id": holder(),
+                    "holder_name": "张伟",
+                    "valid_from": t - 86400,
+                    "valid_until": t + 4 * 365 * 86400,
+                    "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS-0001", "住址": "某路1号"}
+                }),
+            )
+            .await;
+            certs.insert(owner, issued["id"].as_str().unwrap().parse().unwrap());
+        }
+
+        // A clerk logged in at each counter (the token lives 15 minutes: one backend's run is
+        // well within it) with the one case every scan there goes to.
+        let mut counters = BTreeMap::new();
+        for region in COUNTERS {
+            let login = post(
+                &client,
+                format!("{}/api/staff/login", base(region)),
+                None,
+                json!({"id": CLERK, "password": CLERK_PASSWORD}),
+            )
+            .await;
+            let clerk = login["access_token"].as_str().unwrap().to_owned();
+            let case = post(
+                &client,
+                format!("{}/api/counter/cases", base(region)),
+                Some(&clerk),
+                json!({"matter": CRANE_MATTER}),
+            )
+            .await;
+            let case_id = case["case"]["id"].as_str().unwrap();
+            counters.insert(
+                region,
+                Counter {
+                    url: format!("{}/api/counter/cases/{case_id}/retrievals", base(region)),
+                    auth: HeaderValue::from_str(&format!("Bearer {clerk}")).unwrap(),
+                },
+            );
+        }
+        Federation {
+            nodes,
+            holder_key,
+            certs,
+            counters,
+        }
+    }
+
+    /// `n` fresh presentations of the holder's certificate at `owner`, signed now, as request
+    /// bodies.
+    fn presentations(&self, owner: &str, n: usize) -> Vec<String> {
+        let t = now();
+        let at = RegionCode::new(410000).unwrap();
+        let cert = &self.certs[owner];
+        (0..n)
+            .map(|_| {
+                let p = Presentation::sign(
+                    &self.holder_key,
+                    at,
+                    Subject::Certificate(cert.clone()),
+                    t,
+                    LIFETIME,
+                )
+                .unwrap();
+                json!({"text": p.encode_text()}).to_string()
+            })
+            .collect()
+    }
+
+    /// Connections accepted so far, by node.
+    fn accepted(&self) -> BTreeMap<&'static str, usize> {
+        self.nodes
+            .iter()
+            .map(|(r, n)| (*r, n.accepted.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Verifies every node's audit chain; returns the entries verified, or the first break.
+    async fn audit_chains(&self) -> Result<i64, String> {
+        let mut total = 0;
+        for (r, n) in &self.nodes {
+            match n.state.db.verify_audit_chain().await.unwrap() {
+                Ok(k) => total += k,
+                Err(b) => return Err(format!("{r}: breaks at {}: {}", b.seq, b.reason)),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Stops every node (no new connections, open ones drained), then drops the databases.
+    async fn stop(self) {
+        let mut waiting = Vec::new();
+        for (_, node) in self.nodes {
+            let _ = node.stop.send(());
+            waiting.push((node.server, node.state, node.db));
+        }
+        for (server, state, db) in waiting {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(10), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+            let pool = state.db.pool.clone();
+            drop(state);
+            pool.close().await;
+            db.cleanup().await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load phases.
+
+#[derive(Debug, Clone)]
+enum Target {
+    Healthz(String),
+    Retrieval {
+        counter: Counter,
+        /// Pre-signed request bodies, one per request.
+        bodies: Arc<Vec<String>>,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    latencies: Vec<Duration>,
+    errors: usize,
+    error_samples: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Measured {
+    conns: usize,
+    requests: usize,
+    errors: usize,
+    error_samples: Vec<String>,
+    p50: Duration,
+    p99: Duration,
+    mean: Duration,
+    throughput: f64,
+}
+
+fn client(conns: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(conns.max(1))
+        .pool_idle_timeout(Duration::from_secs(600))
+        .tcp_nodelay(true)
+        .build()
+        .unwrap()
+}
+
+/// Runs requests `first..first + requests` of the target with `conns` workers each looping
+/// one at a time on the shared client. Returns the outcome and the wall time.
+async fn drive(
+    client: &reqwest::Client,
+    target: &Target,
+    conns: usize,
+    first: usize,
+    requests: usize,
+) -> (Outcome, Duration) {
+    let next = Arc::new(AtomicUsize::new(first));
+    let end = first + requests;
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        let (next, client, target) = (next.clone(), client.clone(), target.clone());
+        workers.push(tokio::spawn(async move {
+            let mut out = Outcome {
+                latencies: Vec::with_capacity(requests / conns + 1),
+                ..Outcome::default()
+            };
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= end {
+                    break;
+                }
+                let req = match &target {
+                    Target::Healthz(url) => client.get(url),
+                    Target::Retrieval { counter, bodies } => client
+                        .post(&counter.url)
+                        .header(AUTHORIZATION, counter.auth.clone())
+                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                        .body(bodies[i].clone()),
+                };
+                let t0 = Instant::now();
+                let reply = match req.send().await {
+                    Ok(r) => {
+                        let status = r.status();
+                        r.bytes().await.map(|b| (status, b))
+                    }
+                    Err(e) => Err(e),
+                };
+                let dt = t0.elapsed();
+                match reply {
+                    Ok((status, _)) if status.is_success() => out.latencies.push(dt),
+                    Ok((status, body)) => {
+                        out.latencies.push(dt);
+                        out.errors += 1;
+                        if out.error_samples.len() < 5 {
+                            let code = serde_json::from_slice::<Value>(&body)
+                                .ok()
+                                .and_then(|v| v["code"].as_str().map(str::to_owned))
+                                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+                            out.error_samples.push(format!("{status} {code}"));
+                        }
+                    }
+                    Err(e) => {
+                        out.errors += 1;
+                        if out.error_samples.len() < 5 {
+                            out.error_samples.push(format!("transport: {e}"));
+                        }
+                    }
+                }
+            }
+            out
+        }));
+    }
+    let mut all = Outcome::default();
+    for w in workers {
+        let out = w.await.unwrap();
+        all.latencies.extend(out.latencies);
+        all.errors += out.errors;
+        all.error_samples.extend(out.error_samples);
+    }
+    all.error_samples.truncate(5);
+    (all, started.elapsed())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Percentiles of `latencies`, with throughput as `count` over `wall`.
+fn measure(conns: usize, mut latencies: Vec<Duration>, wall: Duration) -> Measured {
+    latencies.sort_unstable();
+    let mean = if latencies.is_empty() {
+        Duration::ZERO
+    } else {
+        latencies.iter().sum::<Duration>() / latencies.len() as u32
+    };
+    Measured {
+        conns,
+        requests: latencies.len(),
+        errors: 0,
+        error_samples: Vec::new(),
+        p50: percentile(&latencies, 50.0),
+        p99: percentile(&latencies, 99.0),
+        mean,
+        throughput: latencies.len() as f64 / wall.as_secs_f64(),
+    }
+}
+
+/// One load phase: an untimed warm-up at the same concurrency, then the timed requests.
+/// Returns the figures and the connections each node accepted during the timed requests.
+async fn phase(
+    fed: &Federation,
+    client: &reqwest::Client,
+    target: &Target,
+    conns: usize,
+    warmup: usize,
+    requests: usize,
+) -> (Measured, BTreeMap<&'static str, usize>) {
+    let (warm, _) = drive(client, target, conns, 0, warmup).await;
+    let before = fed.accepted();
+    let (timed, wall) = drive(client, target, conns, warmup, requests).await;
+    let after = fed.accepted();
+    let mut m = measure(conns, timed.latencies, wall);
+    m.requests = requests;
+    m.throughput = requests as f64 / wall.as_secs_f64();
+    m.errors = timed.errors + warm.errors;
+    m.error_samples = timed.error_samples;
+    if warm.errors > 0 {
+        m.error_samples
+            .insert(0, format!("{} error(s) in the warm-up", warm.errors));
+    }
+    if matches!(target, Target::Retrieval { .. }) && wall.as_secs() as i64 > LIFETIME - 30 {
+        println!(
+            "warning: a retrieval phase at {conns} connection(s) took {:.0} s, near the \
+             presentations' {LIFETIME} s lifetime",
+            wall.as_secs_f64()
+        );
+    }
+    let accepted = after.iter().map(|(r, n)| (*r, n - before[r])).collect();
+    (m, accepted)
+}
+
+#[derive(Debug)]
+struct HopPhase {
+    route: Route,
+    m: Measured,
+    /// Connections accepted during the timed requests, by node.
+    accepted: BTreeMap<&'static str, usize>,
+}
+
+impl HopPhase {
+    fn at_counter(&self) -> usize {
+        self.accepted[self.route.counter]
+    }
+
+    /// Accepted by the nodes behind the counter's: node-to-node connections.
+    fn inner(&self) -> usize {
+        self.route.path[1..].iter().map(|r| self.accepted[r]).sum()
+    }
+
+    /// Accepted by nodes off the route, which nothing should have called.
+    fn elsewhere(&self) -> usize {
+        self.accepted
+            .iter()
+            .filter(|(r, _)| !self.route.path.contains(r))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// New node-to-node connections per hop travelled, or `None` at 0 hops.
+    fn per_hop(&self) -> Option<f64> {
+        (self.route.hops > 0)
+            .then(|| self.inner() as f64 / (self.m.requests * self.route.hops) as f64)
+    }
+}
+
+/// Sends one retrieval alone and checks it took the route's path.
+async fn probe(client: &reqwest::Client, counter: &Counter, body: String, route: Route) {
+    let r = client
+        .post(&counter.url)
+        .header(AUTHORIZATION, counter.auth.clone())
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let got: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(
+        status.is_success(),
+        "{} hop(s): the probe retrieval was refused: {status} {got}",
+        route.hops
+    );
+    assert_eq!(
+        got["path"],
+        json!(route.path),
+        "{} hop(s): the retrieval took another path than the one this phase measures",
+        route.hops
+    );
+}
+
+async fn hop_phase(
+    fed: &Federation,
+    client: &reqwest::Client,
+    route: Route,
+    conns: usize,
+    warmup: usize,
+    requests: usize,
+) -> HopPhase {
+    // Signed just before the phase: every presentation lives `LIFETIME` seconds from now.
+    let mut bodies = fed.presentations(route.owner, 1 + warmup + requests);
+    let counter = fed.counters[route.counter].clone();
+    probe(client, &counter, bodies.remove(0), route).await;
+    let target = Target::Retrieval {
+        counter,
+        bodies: Arc::new(bodies),
+    };
+    let (m, accepted) = phase(fed, client, &target, conns, warmup, requests).await;
+    HopPhase { route, m, accepted }
+}
+
+// ---------------------------------------------------------------------------------------------
+// References: the disk and the loopback.
+
+/// `rounds` writes of 100 bytes, each followed by `fdatasync`, timed together, in a file in
+/// `dir`: appended (the file grows, so its size is flushed too) or overwritten in place in a
+/// file already that large (as a reused WAL is written).
+fn fdatasync_latencies(dir: &std::path::Path, rounds: usize, append: bool) -> Vec<Duration> {
+    let path = dir.join(if append {
+        "append.probe"
+    } else {
+        "overwrite.probe"
+    });
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let record = [0x5au8; 100];
+    if !append {
+        f.write_all(&vec![0u8; 100 * rounds]).unwrap();
+        f.sync_all().unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+    }
+    let mut out = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        f.write_all(&record).unwrap();
+        f.sync_data().unwrap();
+        out.push(t0.elapsed());
+    }
+    drop(f);
+    let _ = std::fs::remove_file(path);
+    out
+}
+
+/// A 1-byte ping-pong on one kept loopback TCP connection (TCP_NODELAY on both ends):
+/// `rounds` round trips after `rounds / 10` untimed ones.
+async fn tcp_round_trips(rounds: usize) -> Vec<Duration> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let echo = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).await.is_ok() {
+            if s.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.set_nodelay(true).unwrap();
+    let mut b = [7u8; 1];
+    let warm = rounds / 10;
+    let mut out = Vec::with_capacity(rounds);
+    for i in 0..warm + rounds {
+        let t0 = Instant::now();
+        c.write_all(&b).await.unwrap();
+        c.read_exact(&mut b).await.unwrap();
+        if i >= warm {
+            out.push(t0.elapsed());
+        }
+    }
+    drop(c);
+    let _ = echo.await;
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// One backend.
+
+#[derive(Debug)]
+struct BackendReport {
+    backend: Backend,
+    version: String,
+    /// Append 100 bytes + `fdatasync`, and overwrite 100 bytes in place + `fdatasync`.
+    append: Measured,
+    overwrite: Measured,
+    /// The 1-byte ping-pong on one kept loopback TCP connection.
+    tcp: Measured,
+    /// `/healthz` at 1 and at 64 connections.
+    http: [Measured; 2],
+    /// Hop phases at 1 connection, then at 64.
+    hops: [Vec<HopPhase>; 2],
+    chains: Result<i64, String>,
+    elapsed: Duration,
+}
+
+async fn syncs(rounds: usize, append: bool) -> Measured {
+    let dir = support::scratch_dir("ecert_hops_sync");
+    let d = dir.clone();
+    let t0 = Instant::now();
+    let l = tokio::task::spawn_blocking(move || fdatasync_latencies(&d, rounds, append))
+        .await
+        .unwrap();
+    let m = measure(1, l, t0.elapsed());
+    let _ = std::fs::remove_dir_all(dir);
+    m
+}
+
+async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
+    let started = Instant::now();
+    // The disk first, before six nodes start writing to it.
+    let append = syncs(plan.syncs, true).await;
+    let overwrite = syncs(plan.syncs, false).await;
+
+    let fed = Federation::start(backend).await;
+    let version: String = sqlx::query(match backend {
+        Backend::Sqlite => "SELECT sqlite_version()",
+        Backend::Postgres => "SHOW server_version",
+    })
+    .fetch_one(&fed.nodes[HENAN].state.db.pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+
+    let t0 = Instant::now();
+    let l = tcp_round_trips(plan.tcp_rounds).await;
+    let tcp = measure(1, l, t0.elapsed());
+
+    let one = client(1);
+    let many = client(64);
+    let healthz = Target::Healthz(format!("{}/healthz", fed.nodes[HENAN].base));
+    let (w1, n1, w64, n64) = (
+        plan.warmup_1,
+        plan.requests_1,
+        plan.warmup_64,
+        plan.requests_64,
+    );
+    let (h1, _) = phase(&fed, &one, &healthz, 1, w1, n1).await;
+    let mut at_1 = Vec::new();
+    for route in ROUTES {
+        at_1.push(hop_phase(&fed, &one, route, 1, w1, n1).await);
+    }
+    let (h64, _) = phase(&fed, &many, &healthz, 64, w64, n64).await;
+    let mut at_64 = Vec::new();
+    for route in ROUTES {
+        at_64.push(hop_phase(&fed, &many, route, 64, w64, n64).await);
+    }
+    drop((one, many));
+    let chains = fed.audit_chains().await;
+    fed.stop().await;
+    BackendReport {
+        backend,
+        version,
+        append,
+        overwrite,
+        tcp,
+        http: [h1, h64],
+        hops: [at_1, at_64],
+        chains,
+        elapsed: started.elapsed(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing.
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+fn msf(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (k, c) in s.chars().enumerate() {
+        if k > 0 && (s.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**not met**"
+    }
+}
+
+/// Prints one backend's tables; returns whether anything failed that is not a matter of
+/// speed (a refused request, a broken audit chain, a call to a node off the route).
+fn print_backend(r: &BackendReport, plan: Plan) -> bool {
+    let name = match r.backend {
+        Backend::Sqlite => format!("SQLite {} (WAL, synchronous=FULL)", r.version),
+        Backend::Postgres => format!("PostgreSQL {}", r.version),
+    };
+    println!("\n### {name}, six nodes\n");
+    println!("References, measured in this run:\n");
+    println!("| reference | connections | rounds | p50 ms | p99 ms | mean ms | rounds/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let rows = [
+        ("append 100 B + `fdatasync` (scratch dir)", None, &r.append),
+        (
+            "overwrite 100 B in place + `fdatasync` (scratch dir)",
+            None,
+            &r.overwrite,
+        ),
+        (
+            "TCP 1-byte ping-pong, one kept loopback connection",
+            Some(1),
+            &r.tcp,
+        ),
+        (
+            "`GET /healthz` at 410000 (HTTP/1.1 keep-alive)",
+            Some(1),
+            &r.http[0],
+        ),
+        (
+            "`GET /healthz` at 410000 (HTTP/1.1 keep-alive)",
+            Some(64),
+            &r.http[1],
+        ),
+    ];
+    for (what, conns, m) in rows {
+        println!(
+            "| {what} | {} | {} | {} | {} | {} | {:.0} |",
+            conns.map_or("–".into(), |c: usize| c.to_string()),
+            thousands(m.requests),
+            ms(m.p50),
+            ms(m.p99),
+            ms(m.mean),
+            m.throughput
+        );
+    }
+
+    println!("\nRetrieval (`POST /api/counter/cases/{{id}}/retrievals`, the holder's own certificate, `resolve_at` = 410000):\n");
+    println!("| hops | path | connections | requests | errors | p50 ms | p99 ms | mean ms | throughput req/s | connections accepted: counter node / inner nodes / off-route | new connections per hop |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+    let mut failed = false;
+    for p in r.hops.iter().flatten() {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} / {} / {} | {} |",
+            p.route.hops,
+            p.route.path.join(" → "),
+            p.m.conns,
+            thousands(p.m.requests),
+            p.m.errors,
+            ms(p.m.p50),
+            ms(p.m.p99),
+            ms(p.m.mean),
+            p.m.throughput,
+            p.at_counter(),
+            p.inner(),
+            p.elsewhere(),
+            p.per_hop().map_or("–".into(), |x| format!("{x:.4}")),
+        );
+    }
+    for p in r.hops.iter().flatten() {
+        if p.m.errors > 0 {
+            failed = true;
+            println!(
+                "\nerrors at {} hop(s), {} connection(s): {}",
+                p.route.hops,
+                p.m.conns,
+                p.m.error_samples.join("; ")
+            );
+        }
+        if p.elsewhere() > 0 {
+            failed = true;
+            println!(
+                "\n{} hop(s), {} connection(s): nodes off the route accepted connections: {:?}",
+                p.route.hops, p.m.conns, p.accepted
+            );
+        }
+    }
+    for h in &r.http {
+        if h.errors > 0 {
+            failed = true;
+            println!(
+                "\nerrors in /healthz at {} connection(s): {}",
+                h.conns,
+                h.error_samples.join("; ")
+            );
+        }
+    }
+
+    let (tcp, sync) = (r.tcp.p50, r.overwrite.p50);
+    println!("\n| target | hops | connections | added per hop (p50) ms | ÷ HTTP round trip | threshold | verdict | ÷ TCP round trip | ÷ overwrite+fdatasync p50 | added per hop from throughput ms |");
+    println!("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    for (k, phases) in r.hops.iter().enumerate() {
+        let rtt = r.http[k].p50;
+        let zero = &phases[0];
+        for p in &phases[1..] {
+            let hops = p.route.hops as f64;
+            let added = (msf(p.m.p50) - msf(zero.m.p50)) / hops;
+            let ratio = added / msf(rtt);
+            // What each hop adds to the machine's time per retrieval (inverse throughput).
+            let capacity = (1e3 / p.m.throughput - 1e3 / zero.m.throughput) / hops;
+            println!(
+                "| each added hop ≤ 1.5× one loopback HTTP round trip (`/healthz` p50 at the same connections: {} ms) | {} | {} | {added:+.3} | {ratio:.1}× | ≤ 1.5× | {} | {:.1}× | {:.2}× | {capacity:+.3} |",
+                ms(rtt),
+                p.route.hops,
+                p.m.conns,
+                verdict(ratio <= 1.5),
+                added / msf(tcp),
+                added / msf(sync),
+            );
+        }
+    }
+    println!("\n| target | hops | connections | node-to-node connections opened | hops travelled | threshold | verdict |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for p in r.hops.iter().flatten().filter(|p| p.route.hops > 0) {
+        let per_hop = p.per_hop().unwrap_or(0.0);
+        println!(
+            "| no new connection per hop (after warm-up) | {} | {} | {} | {} | ≤ 1 % of hops | {} |",
+            p.route.hops,
+            p.m.conns,
+            p.inner(),
+            thousands(p.m.requests * p.route.hops),
+            verdict(per_hop <= 0.01),
+        );
+    }
+    let chains_ok = r.chains.is_ok();
+    failed |= !chains_ok;
+    println!(
+        "\naudit chains of the six nodes after the run: {} ({})",
+        match &r.chains {
+            Ok(n) => format!("{} entries verified", thousands(*n as usize)),
+            Err(e) => e.clone(),
+        },
+        verdict(chains_ok)
+    );
+    if plan.smoke {
+        println!("\n(smoke run: the figures only show that each benchmark runs)");
+    }
+    println!("\n({} run in {:.1} s)", name, r.elapsed.as_secs_f64());
+    failed
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` from the system clock (days-to-civil after H. Hinnant).
+fn utc_now() -> String {
+    let secs = now();
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} CPU(s) (nproc), {model}")
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; anything but `--smoke` is ignored.
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let plan = Plan::new(smoke);
+    let started = Instant::now();
+    println!(
+        "## Retrieval over 0, 1, 2 and 4 hops: {} run\n\n- date: {}\n- machine: {}\n- six \
+         nodes and the load generator in one process (tokio, {} worker threads), HTTP/1.1 \
+         keep-alive on 127.0.0.1, each node on its own port and database\n- HTTP phases: {} \
+         requests at 1 connection, {} at 64 (after {} / {} warm-up); {} TCP round trips; {} \
+         fdatasyncs of each kind\n- added per hop = (p50 at k hops − p50 at 0 hops) ÷ k; \
+         added per hop from throughput = (1/X(k) − 1/X(0)) ÷ k",
+        if smoke { "smoke" } else { "full" },
+        utc_now(),
+        machine(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        thousands(plan.requests_1),
+        thousands(plan.requests_64),
+        plan.warmup_1,
+        plan.warmup_64,
+        thousands(plan.tcp_rounds),
+        plan.syncs,
+    );
+    let mut backends = vec![Backend::Sqlite];
+    match postgres_reachable().await {
+        Ok(_) => backends.push(Backend::Postgres),
+        Err(e) if smoke => println!(
+            "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the smoke run measures SQLite only."
+        ),
+        Err(e) => {
+            println!(
+                "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the full run needs it; failing."
+            );
+            std::process::exit(1);
+        }
+    }
+    let mut failed = false;
+    for backend in backends {
+        let report = run_backend(backend, plan).await;
+        failed |= print_backend(&report, plan);
+    }
+    println!("\n(total {:.1} s)", started.elapsed().as_secs_f64());
+    if failed {
+        println!("\nFAILED: some requests were refused or an audit chain is broken (see above).");
+        std::process::exit(1);
+    }
+}
