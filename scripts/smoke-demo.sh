@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
-# Starts the demo server on a free loopback port and checks it serves the page and pkg/.
+# Starts the six-node demo federation on free loopback ports (its data in a temporary
+# directory) and checks that every node answers /healthz with its region and that the wallet
+# node serves the page and pkg/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --locked --release -q -p server
-port=$((20000 + RANDOM % 20000))
-./target/release/server demo --listen "127.0.0.1:$port" >/dev/null 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/" && break
-  sleep 0.1
+offsets=(0 410 411 412 420 421)
+regions=(100000 410000 410100 411100 420000 420100)
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+base=
+for _ in $(seq 20); do
+  candidate=$((20000 + RANDOM % 40000))
+  ok=1
+  for o in "${offsets[@]}"; do port_free $((candidate + o)) || { ok=0; break; }; done
+  if [[ $ok == 1 ]]; then base=$candidate; break; fi
 done
-curl -sf "http://127.0.0.1:$port/" | grep -q '电子证照钱包'
-type=$(curl -sf -o /dev/null -w '%{content_type}' "http://127.0.0.1:$port/pkg/wallet_web_bg.wasm")
+[[ -n "$base" ]] || { echo "no free base port found" >&2; exit 1; }
+data=$(mktemp -d)
+log="$data/demo.log"
+./target/release/server demo --base-port "$base" --data-dir "$data/demo" >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+for i in "${!offsets[@]}"; do
+  port=$((base + offsets[i]))
+  for _ in $(seq 300); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
+    kill -0 $pid 2>/dev/null || { echo "demo exited:" >&2; cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  curl -sf "http://127.0.0.1:$port/healthz" | grep -q "\"region\":\"${regions[i]}\"" || {
+    echo "node ${regions[i]} on port $port did not answer /healthz" >&2
+    cat "$log" >&2
+    exit 1
+  }
+done
+wallet="http://127.0.0.1:$((base + 410))"
+curl -sf "$wallet/" | grep -q '电子证照钱包'
+type=$(curl -sf -o /dev/null -w '%{content_type}' "$wallet/pkg/wallet_web_bg.wasm")
 [[ "$type" == "application/wasm" ]] || { echo "wasm served as $type" >&2; exit 1; }
-echo "demo server on port $port serves index.html and pkg/" >&2
+grep -q "$wallet/" "$log" || { echo "the demo did not print the wallet URL" >&2; exit 1; }
+echo "demo federation on ports $base…$((base + 421)): six nodes healthy, page and pkg/ served" >&2

@@ -159,8 +159,7 @@ fn the_six_configurations_validate_and_list_each_other() {
         assert_eq!(s.listen.port(), base + spec.port_offset);
         assert!(s.database_url.expose().starts_with("sqlite:///"));
         assert_eq!(s.peers.len(), 5);
-        for (other_path, other) in configs.iter().filter(|(p, _)| p != path) {
-            let _ = other_path;
+        for (_, other) in configs.iter().filter(|(p, _)| p != path) {
             let peer = s.peers.iter().find(|p| p.region == other.region).unwrap();
             let port = other.listen.port();
             assert_eq!(peer.url, format!("http://127.0.0.1:{port}"));
@@ -364,7 +363,7 @@ async fn check_people(nodes: &BTreeMap<String, AppState>) {
     for (region, s) in nodes {
         let with_accounts: Vec<_> = PEOPLE
             .iter()
-            .filter(|p| &p.home == region && p.phone.is_some())
+            .filter(|p| p.home == region && p.phone.is_some())
             .collect();
         assert_eq!(count(s, "accounts").await, with_accounts.len() as i64);
         for p in with_accounts {
@@ -377,7 +376,7 @@ async fn check_people(nodes: &BTreeMap<String, AppState>) {
             ));
             assert!(s.db.resident_matches(&id, p.name).await.unwrap());
         }
-        let staff = STAFF.iter().filter(|st| &st.node == region);
+        let staff = STAFF.iter().filter(|st| st.node == region);
         for st in staff {
             assert!(s.db.staff(st.id).await.unwrap().is_some());
         }

@@ -7,11 +7,15 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use server::db::index::IndexedCert;
 use server::db::outbox::{PushBatch, PushEvent};
+use server::db::Db;
+use server::federation::outbox::Pusher;
 use server::federation::token;
 use sqlx::Row;
 use support::nodes::{add_toml, eventually, Federation};
@@ -725,5 +729,71 @@ both_backends!(
         assert_eq!(l["source"], "local");
         assert_eq!(l["held_at"], HENAN);
         assert!(l["sealed"].is_string());
+    }
+);
+
+both_backends!(
+    processes_sharing_a_database_never_send_the_same_event_twice,
+    |backend| async move {
+        let fed = federation(backend).await;
+        let zz = fed.state(ZHENGZHOU).clone();
+        // Three more processes of Zhengzhou on its database, delivering as fast as they can
+        // alongside the node's own delivery task.
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut workers = Vec::new();
+        for _ in 0..3 {
+            let pusher = Pusher {
+                db: Db::connect(fed.node(ZHENGZHOU).database_url())
+                    .await
+                    .unwrap(),
+                clock: zz.clock.clone(),
+                federation: zz.federation.clone(),
+                node_key: zz.node_key.clone(),
+            };
+            let stop = stop.clone();
+            workers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    pusher.round().await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }));
+        }
+        let mut issued = Vec::new();
+        for _ in 0..20 {
+            issued.push(issue_crane(&fed, &person(), fed.now() + 365 * 86400).await);
+        }
+        eventually("Zhengzhou's outbox drained", WAIT, || async {
+            (pending(&fed, ZHENGZHOU).await == 0).then_some(())
+        })
+        .await;
+        stop.store(true, Ordering::SeqCst);
+        for w in workers {
+            w.await.unwrap();
+        }
+
+        // Henan acknowledged each event exactly once.
+        let mut seqs: Vec<i64> = fed
+            .state(HENAN)
+            .db
+            .audit_entries(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.entry.action == "push_received" && c.entry.result == "ok")
+            .flat_map(|c| {
+                let detail: Value = serde_json::from_str(&c.entry.detail).unwrap();
+                detail["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=20).collect::<Vec<i64>>());
+        for id in &issued {
+            assert!(indexed(&fed, HENAN, id).await.is_some());
+        }
     }
 );

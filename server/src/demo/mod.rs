@@ -110,7 +110,10 @@ pub enum DemoError {
     #[error("{dir} holds only some of the six demo nodes; remove the directory to start afresh")]
     Incomplete { dir: String },
     #[error("{node}: {source}")]
-    Start { node: String, source: StartError },
+    Start {
+        node: String,
+        source: Box<StartError>,
+    },
     #[error("listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -296,7 +299,10 @@ pub async fn spawn(
         let name = settings.name.clone();
         let state = crate::start(settings, clock.clone())
             .await
-            .map_err(|source| DemoError::Start { node: name, source })?;
+            .map_err(|source| DemoError::Start {
+                node: name,
+                source: Box::new(source),
+            })?;
         let addr = listener.local_addr().map_err(|source| DemoError::Listen {
             addr: state.settings.listen,
             source,

@@ -33,7 +33,7 @@ pub enum SeedError {
     Issue {
         what: String,
         #[source]
-        source: ApiError,
+        source: Box<ApiError>,
     },
 }
 
@@ -117,7 +117,10 @@ async fn issue(s: &AppState, region: &str, now: i64) -> Result<usize, SeedError>
         };
         issue_certificate(s, &dept, req)
             .await
-            .map_err(|source| SeedError::Issue { what, source })?;
+            .map_err(|source| SeedError::Issue {
+                what,
+                source: Box::new(source),
+            })?;
         issued += 1;
     }
     Ok(issued)

@@ -93,7 +93,7 @@ mod tests {
         let key = wallet_core::SecretKey::from_bytes(&[7u8; 32]).unwrap();
         PeerSettings {
             region: code.parse().unwrap(),
-            name: format!("{code}"),
+            name: code.to_string(),
             url: "http://127.0.0.1:1".into(),
             keys: vec![PeerKey {
                 key: key.public_key(),

@@ -79,7 +79,7 @@ pub struct HopRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum HopResponse {
-    Served(Served),
+    Served(Box<Served>),
     /// The consent was checked but the owner lies behind the caller: the caller goes on.
     Consented {
         consent: NodeEnvelope,
@@ -198,7 +198,7 @@ pub async fn resolve(
 /// How one node's part ended.
 #[derive(Debug)]
 pub enum Step {
-    Served(Served),
+    Served(Box<Served>),
     /// The consent was made here and the owner lies behind the caller (only a federation
     /// route answers this way; the counter's node is never behind itself).
     Consented(NodeEnvelope, Vec<RegionCode>),
@@ -269,7 +269,7 @@ impl Walk<'_> {
             NextHop::Here => {
                 self.roles.push("owner");
                 let served = self.serve(&p, &consent, &cert_id, path).await?;
-                Ok(Step::Served(served))
+                Ok(Step::Served(Box::new(served)))
             }
             NextHop::Peer(next) if path[..path.len() - 1].contains(&next) => {
                 // The owner is behind a node already on the path: only a consent made here
@@ -744,10 +744,10 @@ impl Walk<'_> {
     /// issuer keys the owner vouched for.
     fn check_served(
         &self,
-        served: Served,
+        served: Box<Served>,
         cert_id: Option<&CertId>,
         p: &Presentation,
-    ) -> Result<Served, ApiError> {
+    ) -> Result<Box<Served>, ApiError> {
         let registry = &self.s.federation.registry;
         let from = served.path.get(self.req.path.len() + 1).copied();
         let invalid = || {
@@ -862,6 +862,10 @@ pub fn record_error(e: RecordError) -> ApiError {
     }
 }
 
+/// How the counter's node turns what was served into its retrieval record.
+pub type RetrievalBuilder<'a> =
+    dyn Fn(&Served) -> Result<crate::db::cases::RetrievalRow, ApiError> + Sync + 'a;
+
 /// Who an audited hop was for, beyond the request itself.
 #[derive(Debug)]
 pub struct HopAudit {
@@ -880,7 +884,7 @@ pub async fn settle(
     req: &HopRequest,
     outcome: HopOutcome,
     audit: HopAudit,
-    retrieval: Option<&(dyn Fn(&Served) -> Result<crate::db::cases::RetrievalRow, ApiError> + Sync)>,
+    retrieval: Option<&RetrievalBuilder<'_>>,
 ) -> Result<Step, ApiError> {
     let now = s.clock.now();
     let HopOutcome {

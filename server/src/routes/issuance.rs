@@ -256,9 +256,9 @@ pub async fn issue_certificate(
         valid_until: req.valid_until,
         fields: fields(&t, &req.fields)?,
     };
-    let (row, issued) = seal(&s, &dept.credit_code, &t, cert).await?;
+    let (row, issued) = seal(s, &dept.credit_code, &t, cert).await?;
     let entry = audit(
-        &s,
+        s,
         "issue",
         &dept.credit_code,
         &row.id,

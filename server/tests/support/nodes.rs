@@ -100,6 +100,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// The node's database, for a second process of the same node.
+    pub fn database_url(&self) -> &str {
+        &self.storage.url
+    }
+
     /// The node's key (for tests that sign as this node).
     pub fn key(&self) -> NodeKey {
         SecretKey::from_bytes(&B64.decode(&self.key_seed).expect("seed")).expect("node key")
