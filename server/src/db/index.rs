@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
-use wallet_core::RegionCode;
+use wallet_core::{RegionCode, SealedCertificate};
 
 use super::audit::{append, hex_sha256, AuditEntry};
 use super::outbox::PushEvent;
 use super::Db;
+use crate::config::FieldSpec;
 
 /// What an issuing node tells the tiers above about one certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +61,71 @@ pub fn holder_key(holder_kind: &str, holder_id: &str) -> String {
         "person" => hex_sha256(holder_id.as_bytes()),
         _ => holder_id.to_owned(),
     }
+}
+
+fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+/// The metadata of a certificate stored here as the tiers above see it at `at`: names as sealed,
+/// the holder hashed if a person, disclosable fields only for disclosable enterprise types, and
+/// a current certificate past its end shown as `expired`. Also returns the issuing authority's
+/// region and whether the type is in the national catalog.
+pub async fn describe(
+    conn: &mut AnyConnection,
+    cert_id: &str,
+    at: i64,
+) -> Result<Option<(CertMeta, RegionCode, bool)>, sqlx::Error> {
+    let Some(r) = sqlx::query(
+        "SELECT c.id, c.type_code, c.holder_kind, c.holder_id, c.holder_name, c.issuer_code,
+           c.sealed, c.status, c.valid_from, c.valid_until, t.disclosable, t.national,
+           t.field_schema
+         FROM certificates c JOIN cert_types t ON t.code = c.type_code WHERE c.id = $1",
+    )
+    .bind(cert_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let sealed: String = r.try_get("sealed")?;
+    let sealed = SealedCertificate::try_from(sealed).map_err(decode_err)?;
+    let c = &sealed.certificate;
+    let holder_kind: String = r.try_get("holder_kind")?;
+    let holder_id: String = r.try_get("holder_id")?;
+    let schema: String = r.try_get("field_schema")?;
+    let schema: Vec<FieldSpec> = serde_json::from_str(&schema).map_err(decode_err)?;
+    let disclosable_type = r.try_get::<i64, _>("disclosable")? != 0;
+    let national = r.try_get::<i64, _>("national")? != 0;
+    let disclosable = (disclosable_type && holder_kind == "enterprise").then(|| {
+        c.fields
+            .iter()
+            .filter(|f| schema.iter().any(|s| s.name == f.name && s.disclosable))
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect::<BTreeMap<_, _>>()
+    });
+    let mut status: String = r.try_get("status")?;
+    let valid_until: Option<i64> = r.try_get("valid_until")?;
+    if matches!(status.as_str(), "valid" | "disputed") && valid_until.is_some_and(|u| u <= at) {
+        status = "expired".into();
+    }
+    let meta = CertMeta {
+        cert_id: r.try_get("id")?,
+        type_code: r.try_get("type_code")?,
+        type_name: c.type_name.clone(),
+        issuer_code: r.try_get("issuer_code")?,
+        issuer_name: c.issuer_name.clone(),
+        enterprise_name: (holder_kind == "enterprise")
+            .then(|| r.try_get::<String, _>("holder_name"))
+            .transpose()?,
+        holder_key: holder_key(&holder_kind, &holder_id),
+        holder_kind,
+        status,
+        valid_from: r.try_get("valid_from")?,
+        valid_until,
+        disclosable,
+    };
+    Ok(Some((meta, c.id.issuing_region(), national)))
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<IndexedCert, sqlx::Error> {

@@ -12,11 +12,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
-use wallet_core::{RegionCode, SealedCertificate};
+use wallet_core::RegionCode;
 
-use super::index::{holder_key, CertMeta};
+use super::index::{describe, CertMeta};
 use super::Db;
-use crate::config::FieldSpec;
 
 /// One event as pushed: the sender's sequence number (the event id, unique per sender), what
 /// happened, when, and the certificate's metadata as it stands after the change.
@@ -68,70 +67,6 @@ pub fn destinations(issuer_region: RegionCode, national: bool) -> Vec<RegionCode
     out
 }
 
-fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
-    sqlx::Error::Decode(Box::new(e))
-}
-
-/// The metadata of a stored certificate as the tiers above see it at `at`: names as sealed,
-/// the holder hashed if a person, disclosable fields only for disclosable enterprise types, and
-/// a current certificate past its end shown as `expired`.
-async fn snapshot(
-    conn: &mut AnyConnection,
-    cert_id: &str,
-    at: i64,
-) -> Result<Option<(CertMeta, RegionCode, bool)>, sqlx::Error> {
-    let Some(r) = sqlx::query(
-        "SELECT c.id, c.type_code, c.holder_kind, c.holder_id, c.holder_name, c.issuer_code,
-           c.sealed, c.status, c.valid_from, c.valid_until, t.disclosable, t.national,
-           t.field_schema
-         FROM certificates c JOIN cert_types t ON t.code = c.type_code WHERE c.id = $1",
-    )
-    .bind(cert_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let sealed: String = r.try_get("sealed")?;
-    let sealed = SealedCertificate::try_from(sealed).map_err(decode_err)?;
-    let c = &sealed.certificate;
-    let holder_kind: String = r.try_get("holder_kind")?;
-    let holder_id: String = r.try_get("holder_id")?;
-    let schema: String = r.try_get("field_schema")?;
-    let schema: Vec<FieldSpec> = serde_json::from_str(&schema).map_err(decode_err)?;
-    let disclosable_type = r.try_get::<i64, _>("disclosable")? != 0;
-    let national = r.try_get::<i64, _>("national")? != 0;
-    let disclosable = (disclosable_type && holder_kind == "enterprise").then(|| {
-        c.fields
-            .iter()
-            .filter(|f| schema.iter().any(|s| s.name == f.name && s.disclosable))
-            .map(|f| (f.name.clone(), f.value.clone()))
-            .collect::<BTreeMap<_, _>>()
-    });
-    let mut status: String = r.try_get("status")?;
-    let valid_until: Option<i64> = r.try_get("valid_until")?;
-    if matches!(status.as_str(), "valid" | "disputed") && valid_until.is_some_and(|u| u <= at) {
-        status = "expired".into();
-    }
-    let meta = CertMeta {
-        cert_id: r.try_get("id")?,
-        type_code: r.try_get("type_code")?,
-        type_name: c.type_name.clone(),
-        issuer_code: r.try_get("issuer_code")?,
-        issuer_name: c.issuer_name.clone(),
-        enterprise_name: (holder_kind == "enterprise")
-            .then(|| r.try_get::<String, _>("holder_name"))
-            .transpose()?,
-        holder_key: holder_key(&holder_kind, &holder_id),
-        holder_kind,
-        status,
-        valid_from: r.try_get("valid_from")?,
-        valid_until,
-        disclosable,
-    };
-    Ok(Some((meta, c.id.issuing_region(), national)))
-}
-
 /// Queues an event about `cert_id` for every destination, inside the caller's transaction and
 /// after the change it describes, so the event exists exactly when the change does. The caller
 /// wakes the delivery task after committing (`Db::wake_outbox`).
@@ -141,7 +76,7 @@ pub async fn enqueue(
     kind: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    let Some((meta, issuer_region, national)) = snapshot(conn, cert_id, at).await? else {
+    let Some((meta, issuer_region, national)) = describe(conn, cert_id, at).await? else {
         return Ok(());
     };
     let seq: i64 = sqlx::query("UPDATE outbox_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
@@ -327,7 +262,18 @@ impl Db {
             .map(|r| r.try_get(0))
             .transpose()?;
             if matches!(status.as_deref(), Some("valid" | "disputed")) {
-                enqueue(&mut tx, &id, "expired", now).await?;
+                if let Err(e) = enqueue(&mut tx, &id, "expired", now).await {
+                    // One certificate that cannot be described must not hold up the others:
+                    // it is marked without an event, and the log says so.
+                    tx.rollback().await?;
+                    tracing::warn!(cert = %id, error = %e, "outbox: cannot queue the expiry");
+                    sqlx::query("UPDATE certificates SET expiry_pushed_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(&id)
+                        .execute(&self.pool)
+                        .await?;
+                    continue;
+                }
                 queued += 1;
             }
             tx.commit().await?;

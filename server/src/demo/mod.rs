@@ -16,7 +16,7 @@
 //! `write_configs` writes the same six files for running the nodes as separate processes.
 
 pub mod catalog;
-mod config;
+pub mod config;
 pub mod issued;
 pub mod people;
 pub mod seed;

@@ -1,0 +1,477 @@
+//! Scenario 1 and the cross-province case over the demo federation, every node a separate
+//! `server` process on loopback with its own SQLite file, talking HTTP only.
+//!
+//! Follows the pilot notice's scenario 1 (业务流程说明 (1)–(7)): the holder logs in at the
+//! wallet province and finds the Zhengzhou certificate, grants a Luohe enterprise's staffer the
+//! crane registration matter for one day; the staffer shows the code at the Luohe counter;
+//! Luohe resolves through Henan and Zhengzhou and attaches it; each of the three nodes audits
+//! its hop under one correlation id; the holder's usage log shows the use. Then the holder
+//! revokes; the province is stopped (the counter is told which tier failed, in time); a
+//! certificate issued meanwhile reaches the province once it is back.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use server::config::Settings;
+use server::demo::catalog::{CRANE_MATTER, OPERATOR_ZZ};
+use server::demo::config::resident_password;
+use server::demo::people::{LI_NA, WANG_LEI, ZHANG_WEI};
+use server::demo::{HENAN, HUBEI, LUOHE, NATIONAL, WUHAN, ZHENGZHOU};
+use wallet_core::grant::GrantTerms;
+use wallet_core::{
+    DeviceKey, GrantId, Grantee, Holder, MatterScope, Presentation, RegionCode, Subject,
+};
+
+/// One node process, killed when dropped.
+struct Proc {
+    child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Demo {
+    dir: PathBuf,
+    settings: BTreeMap<String, Settings>,
+    procs: BTreeMap<String, Proc>,
+    http: reqwest::Client,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.procs.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_base_port() -> u16 {
+    // Six ports at base, base+410, +411, +1100 … (see server::demo::NODES); try until all bind.
+    for _ in 0..50 {
+        let mut b = [0u8; 2];
+        getrandom::getrandom(&mut b).unwrap();
+        let base = 20_000 + u16::from_be_bytes(b) % 30_000;
+        let dir = std::env::temp_dir().join(format!("ecert-port-probe-{base}"));
+        let ok = server::demo::write_configs(&dir, base, None).is_ok_and(|configs| {
+            configs
+                .iter()
+                .all(|(_, s)| std::net::TcpListener::bind(s.listen).is_ok())
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        if ok {
+            return base;
+        }
+    }
+    panic!("no free base port");
+}
+
+impl Demo {
+    fn write() -> Demo {
+        let dir = std::env::temp_dir().join(format!(
+            "ecert-e2e-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        let base = free_base_port();
+        let configs = server::demo::write_configs(&dir, base, None).unwrap();
+        let settings = configs
+            .into_iter()
+            .map(|(_, s)| (s.region.to_string(), s))
+            .collect();
+        Demo {
+            dir,
+            settings,
+            procs: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn config(&self, region: &str) -> PathBuf {
+        self.dir.join(format!("{region}.toml"))
+    }
+
+    async fn start(&mut self, region: &str) {
+        let log = std::fs::File::create(self.dir.join(format!("{region}.log"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["run", "--config"])
+            .arg(self.config(region))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.procs.insert(region.to_owned(), Proc { child });
+        let url = self.url(region);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.http.get(format!("{url}/healthz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{region} did not come up: {}",
+                std::fs::read_to_string(self.dir.join(format!("{region}.log"))).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn stop(&mut self, region: &str) {
+        self.procs.remove(region);
+    }
+
+    fn url(&self, region: &str) -> String {
+        format!("http://{}", self.settings[region].listen)
+    }
+
+    async fn send(
+        &self,
+        region: &str,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url(region)));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, region: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.send(region, reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    async fn get(&self, region: &str, path: &str, token: &str) -> (u16, Value) {
+        self.send(region, reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// A demo resident logs in at Henan with the demo password and registers a device key.
+    async fn wallet_user(&self, id: &str) -> (String, DeviceKey) {
+        let password = resident_password(&self.settings[HENAN].node_key, id);
+        let (status, body) = self
+            .post(
+                HENAN,
+                "/api/wallet/login",
+                None,
+                &json!({"resident_id": id, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        let key = DeviceKey::generate().unwrap();
+        let (status, body) = self
+            .post(
+                HENAN,
+                "/api/wallet/devices",
+                Some(&token),
+                &json!({"public_key": key.public_key().to_string()}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (token, key)
+    }
+
+    async fn clerk(&self, region: &str) -> String {
+        let staff = self.settings[region]
+            .staff
+            .iter()
+            .find(|s| s.role == "clerk")
+            .unwrap();
+        let (status, body) = self
+            .post(
+                region,
+                "/api/staff/login",
+                None,
+                &json!({"id": staff.id, "password": staff.password.expose()}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls the wallet's certificate list until `pick` finds one.
+    async fn my_certificate(&self, token: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, list) = self.get(HENAN, "/api/wallet/certificates", token).await;
+            assert_eq!(status, 200, "{list}");
+            if let Some(found) = list.as_array().unwrap().iter().find(|c| pick(c)) {
+                return found.clone();
+            }
+            assert!(Instant::now() < deadline, "not in the wallet: {list}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn audit(&self, region: &str, correlation: &str) -> Vec<server::db::audit::ChainedEntry> {
+        // The node's own database file, read beside the running process (WAL allows it).
+        let db = server::db::Db::connect(self.settings[region].database_url.expose())
+            .await
+            .unwrap();
+        assert!(db.verify_audit_chain().await.unwrap().is_ok(), "{region}");
+        db.audit_by_correlation(correlation).await.unwrap()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn show(key: &DeviceKey, subject: Subject) -> String {
+    Presentation::sign(key, RegionCode::new(410000).unwrap(), subject, now(), 60)
+        .unwrap()
+        .encode_text()
+}
+
+async fn open_case(demo: &Demo, clerk: &str) -> String {
+    let (status, body) = demo
+        .post(
+            LUOHE,
+            "/api/counter/cases",
+            Some(clerk),
+            &json!({"matter": CRANE_MATTER}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["case"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn scan(demo: &Demo, clerk: &str, case: &str, text: &str) -> (u16, Value) {
+    demo.post(
+        LUOHE,
+        &format!("/api/counter/cases/{case}/retrievals"),
+        Some(clerk),
+        &json!({"text": text}),
+    )
+    .await
+}
+
+fn ids(p: &server::demo::people::Person) -> String {
+    p.resident_id().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_1_across_separate_node_processes() {
+    let mut demo = Demo::write();
+    for region in [NATIONAL, HENAN, ZHENGZHOU, LUOHE, HUBEI, WUHAN] {
+        demo.start(region).await;
+    }
+    let operator_type = OPERATOR_ZZ.code().unwrap();
+
+    // (1) The holder, 张伟, logs in at the wallet and finds the operator certificate issued in
+    // Zhengzhou (pushed to the province's index).
+    let (holder_token, holder_key) = demo.wallet_user(&ids(&ZHANG_WEI)).await;
+    let cert = demo
+        .my_certificate(&holder_token, |c| {
+            c["type_code"] == operator_type.as_str() && c["held_at"] == ZHENGZHOU
+        })
+        .await;
+    let cert_id: wallet_core::CertId = cert["id"].as_str().unwrap().parse().unwrap();
+
+    // (2) He grants 李娜, staffer of the Luohe enterprise, the crane registration for one day.
+    let (_, staffer_key) = demo.wallet_user(&ids(&LI_NA)).await;
+    let terms = GrantTerms {
+        id: GrantId::generate().unwrap(),
+        cert_id: cert_id.clone(),
+        holder: Holder::Person(ids(&ZHANG_WEI).parse().unwrap()),
+        grantee: Grantee {
+            resident_id: ids(&LI_NA).parse().unwrap(),
+            name: LI_NA.name.into(),
+            enterprise: None,
+        },
+        matters: MatterScope::Named(vec![CRANE_MATTER.into()]),
+        not_before: now() - 60,
+        not_after: now() + 86_400,
+        use_limit: None,
+    };
+    let grant = terms.id;
+    let (status, body) = demo
+        .post(
+            HENAN,
+            "/api/wallet/grants",
+            Some(&holder_token),
+            &json!({"grant": String::from(terms.sign(&holder_key).unwrap())}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // (3)–(5) At the Luohe counter the clerk opens the case and scans 李娜's code; Luohe asks
+    // Henan, Henan checks the consent and asks Zhengzhou, Zhengzhou delivers.
+    let clerk = demo.clerk(LUOHE).await;
+    let case = open_case(&demo, &clerk).await;
+    let (status, got) = scan(&demo, &clerk, &case, &show(&staffer_key, Subject::Grant(grant))).await;
+    assert_eq!(status, 201, "{got}");
+    assert_eq!(got["path"], json!([LUOHE, HENAN, ZHENGZHOU]));
+    assert_eq!(got["material"], "特种设备作业人员证");
+
+    // (6) The applicant confirms: the certificate is attached; the archive copy's code leads
+    // back to the record.
+    let rid = got["retrieval_id"].as_str().unwrap();
+    let (status, attached) = demo
+        .post(
+            LUOHE,
+            &format!("/api/counter/retrievals/{rid}/confirm"),
+            Some(&clerk),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{attached}");
+    let code = attached["attachment"]["verification_code"].as_str().unwrap();
+    let (status, archive) = demo
+        .send(LUOHE, reqwest::Method::GET, &format!("/api/archive/{code}"), None, None)
+        .await;
+    assert_eq!(status, 200, "{archive}");
+    assert_eq!(archive["cert_id"], cert_id.as_str());
+
+    // (7) Every hop is audited under one correlation id, on all three nodes.
+    let cid = got["correlation_id"].as_str().unwrap();
+    for region in [LUOHE, HENAN, ZHENGZHOU] {
+        let entries = demo.audit(region, cid).await;
+        assert_eq!(entries.len(), 1, "{region}: {entries:?}");
+        assert_eq!(entries[0].entry.result, "ok");
+    }
+    // The holder's usage log shows who used it, where and for what.
+    let (status, usage) = demo.get(HENAN, "/api/wallet/usage", &holder_token).await;
+    assert_eq!(status, 200, "{usage}");
+    assert!(usage.to_string().contains(cert_id.as_str()), "{usage}");
+
+    // The holder revokes: the staffer's next code is refused.
+    let (status, body) = demo
+        .post(
+            HENAN,
+            &format!("/api/wallet/grants/{grant}/revoke"),
+            Some(&holder_token),
+            &json!({}),
+        )
+        .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let (status, refused) =
+        scan(&demo, &clerk, &case, &show(&staffer_key, Subject::Grant(grant))).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("grant_revoked")), "{refused}");
+
+    // The province is stopped: the counter hears which tier failed, well within 5 seconds.
+    demo.stop(HENAN);
+    let started = Instant::now();
+    let (status, down) = scan(
+        &demo,
+        &clerk,
+        &case,
+        &show(&holder_key, Subject::Certificate(cert_id.clone())),
+    )
+    .await;
+    assert_eq!((status, down["code"].as_str()), (503, Some("tier_unreachable")), "{down}");
+    assert!(down["title"].as_str().unwrap().contains("河南省"), "{down}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+
+    // Meanwhile Zhengzhou issues another certificate to him; its push waits in the outbox.
+    let zz = &demo.settings[ZHENGZHOU];
+    let dept = zz
+        .departments
+        .iter()
+        .find(|d| zz.cert_types.iter().any(|t| t.code == operator_type && t.department == d.credit_code))
+        .unwrap();
+    let (status, issued) = demo
+        .post(
+            ZHENGZHOU,
+            "/api/issuer/certificates",
+            Some(dept.token.expose()),
+            &json!({
+                "type_code": operator_type,
+                "holder_kind": "person",
+                "holder_id": ids(&ZHANG_WEI),
+                "holder_name": ZHANG_WEI.name,
+                "valid_from": now() - 86_400,
+                "valid_until": now() + 3 * 365 * 86_400,
+                "fields": {"作业项目": "叉车司机", "项目代号": "N1", "证书编号": "TS-E2E-0002", "发证日期": "2026-11-26"}
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let new_id = issued["id"].as_str().unwrap().to_owned();
+
+    // The province comes back: what was queued arrives.
+    demo.start(HENAN).await;
+    let (holder_token, _) = demo.wallet_user(&ids(&ZHANG_WEI)).await;
+    demo.my_certificate(&holder_token, |c| c["id"] == new_id.as_str())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hubei() {
+    let mut demo = Demo::write();
+    for region in [NATIONAL, HENAN, LUOHE, HUBEI, WUHAN] {
+        demo.start(region).await;
+    }
+    // 王磊 works in Luohe, has his wallet at Henan and a Wuhan operator certificate.
+    let (_, key) = demo.wallet_user(&ids(&WANG_LEI)).await;
+    // His wallet province is Henan; the certificate's metadata went to Hubei, so the id is
+    // read where it was issued (as the holder would read it off the certificate).
+    let wuhan = server::db::Db::connect(demo.settings[WUHAN].database_url.expose())
+        .await
+        .unwrap();
+    let cert_id: wallet_core::CertId = sqlx::query_scalar::<_, String>(
+        "SELECT id FROM certificates WHERE holder_id = $1",
+    )
+    .bind(ids(&WANG_LEI))
+    .fetch_one(&wuhan.pool)
+    .await
+    .unwrap()
+    .parse()
+    .unwrap();
+    let clerk = demo.clerk(LUOHE).await;
+    let case = open_case(&demo, &clerk).await;
+    let (status, got) = scan(&demo, &clerk, &case, &show(&key, Subject::Certificate(cert_id))).await;
+    assert_eq!(status, 201, "{got}");
+    assert_eq!(got["path"], json!([LUOHE, HENAN, NATIONAL, HUBEI, WUHAN]));
+    let cid = got["correlation_id"].as_str().unwrap();
+    for region in [LUOHE, HENAN, NATIONAL, HUBEI, WUHAN] {
+        assert_eq!(demo.audit(region, cid).await.len(), 1, "{region}");
+    }
+    // A call from outside the registry is refused and audited at the node it reached.
+    let stranger = wallet_core::SecretKey::from_bytes(&[42u8; 32]).unwrap();
+    let token = server::federation::token::mint(
+        &stranger,
+        LUOHE.parse().unwrap(),
+        HENAN.parse().unwrap(),
+        "forged",
+        now(),
+    )
+    .unwrap();
+    let (status, refused) = demo
+        .post(HENAN, "/federation/v1/retrieve", Some(&token), &json!({}))
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (401, Some("service_token_unknown_key"))
+    );
+    let db = server::db::Db::connect(demo.settings[HENAN].database_url.expose())
+        .await
+        .unwrap();
+    let entries = db.audit_entries(0, 10_000).await.unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.entry.action == "peer_call" && e.entry.result == "service_token_unknown_key"));
+}
