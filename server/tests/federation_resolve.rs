@@ -120,6 +120,12 @@ materials = [
 
 impl Federation {
     async fn start() -> Federation {
+        Federation::start_with_tarpit(None).await
+    }
+
+    /// The federation with one region played by a tarpit: it accepts connections and reads
+    /// requests but never answers, as a tier that hangs would.
+    async fn start_with_tarpit(tarpit: Option<&str>) -> Federation {
         let dir = support::scratch_dir("federation");
         let mut listeners = HashMap::new();
         let mut keys = HashMap::new();
@@ -135,6 +141,15 @@ impl Federation {
         let mut nodes = HashMap::new();
         for r in REGIONS {
             let listener = listeners.remove(r).unwrap();
+            if tarpit == Some(r) {
+                tokio::spawn(async move {
+                    let mut held = Vec::new();
+                    while let Ok((socket, _)) = listener.accept().await {
+                        held.push(socket);
+                    }
+                });
+                continue;
+            }
             let state = start_node(&dir, r, &urls, &keys).await;
             nodes.insert(r, serve(state, listener, urls[r].clone()));
         }
@@ -492,6 +507,51 @@ async fn a_province_that_is_down_is_named_at_the_counter_within_the_budget() {
     assert_eq!(got["code"], "tier_unreachable");
     assert!(got["title"].as_str().unwrap().contains("410000"), "{got}");
     assert!(started.elapsed() < Duration::from_secs(6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_that_hangs_times_out_and_is_named_before_the_counter_gives_up() {
+    let f = Federation::start_with_tarpit(Some("410000")).await;
+    let cert = f.issue("410100", &holder()).await;
+    let key = DeviceKey::generate().unwrap();
+    let clerk = f.clerk().await;
+    let case = f.open_case(&clerk).await;
+    let started = Instant::now();
+    let (status, got) = f
+        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert)))
+        .await;
+    let waited = started.elapsed();
+    assert_eq!((status, got["code"].as_str()), (504, Some("tier_timeout")), "{got}");
+    assert!(got["title"].as_str().unwrap().contains("410000"), "{got}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    // The refusal is audited at Luohe.
+    let entries = f.node("411100").state.db.audit_entries(0, 100).await.unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.entry.action == "retrieval" && e.entry.result == "tier_timeout"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_that_hangs_behind_the_province_is_the_tier_named() {
+    // Zhengzhou hangs: the province's shorter budget runs out first, so the counter hears
+    // that Zhengzhou (not Henan) failed, still within five seconds.
+    let f = Federation::start_with_tarpit(Some("410100")).await;
+    let cert: CertId = wallet_core::CertId::generate(
+        CRANE_TYPE,
+        &dept("410100").parse().unwrap(),
+        1,
+    )
+    .unwrap();
+    let (_, key) = f.citizen(&holder(), "张伟", "13800138000").await;
+    let clerk = f.clerk().await;
+    let case = f.open_case(&clerk).await;
+    let started = Instant::now();
+    let (status, got) = f
+        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert)))
+        .await;
+    assert_eq!((status, got["code"].as_str()), (504, Some("tier_timeout")), "{got}");
+    assert!(got["title"].as_str().unwrap().contains("410100"), "{got}");
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
