@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use server::config::Settings;
 use server::demo::catalog::{CRANE_MATTER, OPERATOR_ZZ};
 use server::demo::config::resident_password;
-use server::demo::people::{LI_NA, WANG_LEI, ZHANG_WEI};
+use server::demo::people::{LI_NA, QINGHE, WANG_LEI, ZHANG_WEI, ZHOU_MIN};
 use server::demo::{HENAN, HUBEI, LUOHE, NATIONAL, WUHAN, ZHENGZHOU};
 use wallet_core::grant::GrantTerms;
 use wallet_core::{
@@ -420,7 +420,7 @@ async fn scenario_1_across_separate_node_processes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hubei() {
+async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hubei_and_an_enterprise_finds_its_national_licence() {
     let mut demo = Demo::write();
     for region in [NATIONAL, HENAN, LUOHE, HUBEI, WUHAN] {
         demo.start(region).await;
@@ -450,6 +450,33 @@ async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hube
     for region in [LUOHE, HENAN, NATIONAL, HUBEI, WUHAN] {
         assert_eq!(demo.audit(region, cid).await.len(), 1, "{region}");
     }
+    // Scenario 3's first step: 周敏, legal representative of 青禾, finds the enterprise's
+    // certificates at the wallet by full name — the business licence issued nationally (pushed
+    // to the enterprise's province) and the 就业创业证 issued in Luohe.
+    let (rep_token, _) = demo.wallet_user(&ids(&ZHOU_MIN)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, found) = demo
+            .get(
+                HENAN,
+                &format!("/api/wallet/enterprise?q={}", QINGHE.name),
+                &rep_token,
+            )
+            .await;
+        assert_eq!(status, 200, "{found}");
+        let held: Vec<&str> = found["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["held_at"].as_str().unwrap())
+            .collect();
+        if held.contains(&NATIONAL) && held.contains(&LUOHE) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{found}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // A call from outside the registry is refused and audited at the node it reached.
     let stranger = wallet_core::SecretKey::from_bytes(&[42u8; 32]).unwrap();
     let token = server::federation::token::mint(

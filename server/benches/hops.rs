@@ -332,17 +332,25 @@ impl Federation {
             let db = BenchDb::new(backend, region).await;
             bound.insert(region, (listener, addr, key, db));
         }
-        let mut nodes = BTreeMap::new();
-        let regions: Vec<&'static str> = bound.keys().copied().collect();
-        for region in regions {
-            let mut peers = String::new();
-            for (other, (_, addr, key, _)) in bound.iter().filter(|(r, _)| **r != region) {
-                peers += &format!(
-                    "\n[[peers]]\nregion = \"{other}\"\nname = \"{}\"\nurl = \"http://{addr}\"\nkeys = [{{ public_key = \"{}\" }}]\n",
-                    support::nodes::node_name(other),
+        // Every node lists every other: address and public key.
+        let listed: Vec<(&str, String)> = bound
+            .iter()
+            .map(|(r, (_, addr, key, _))| {
+                let entry = format!(
+                    "\n[[peers]]\nregion = \"{r}\"\nname = \"{}\"\nurl = \"http://{addr}\"\nkeys = [{{ public_key = \"{}\" }}]\n",
+                    support::nodes::node_name(r),
                     key.public_key(),
                 );
-            }
+                (*r, entry)
+            })
+            .collect();
+        let mut nodes = BTreeMap::new();
+        for region in REGIONS {
+            let peers: String = listed
+                .iter()
+                .filter(|(r, _)| *r != region)
+                .map(|(_, entry)| entry.as_str())
+                .collect();
             let (listener, addr, key, db) = bound.remove(region).unwrap();
             let text = format!(
                 "region = \"{region}\"\nname = \"{}\"\nlisten = \"{addr}\"\ndatabase_url = \"{}\"\nmode = \"demo\"\nnode_key = \"{}\"\n{}\n{peers}",

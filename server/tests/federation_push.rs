@@ -445,12 +445,12 @@ both_backends!(
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["code"], "service_token_unknown_key");
 
-        // The national node is registered, but does not push down.
+        // The national node pushes down only what it issued itself, not Zhengzhou's.
         let nat_key = fed.node(NATIONAL).key();
         let (t, env) = push_request(&fed, NATIONAL, &nat_key, &nat_key, events.clone());
         let (status, body) = push(&t, &env).await;
         assert_eq!(status, 400, "{body}");
-        assert_eq!(body["code"], "push_not_below");
+        assert_eq!(body["code"], "push_event_foreign");
 
         // A genuine push goes through once; its token replayed is refused.
         let (t, env) = push_request(&fed, ZHENGZHOU, &zz_key, &zz_key, events.clone());

@@ -70,12 +70,13 @@ fn decode_err(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error 
 /// The metadata of a certificate stored here as the tiers above see it at `at`: names as sealed,
 /// the holder hashed if a person, disclosable fields only for disclosable enterprise types, and
 /// a current certificate past its end shown as `expired`. Also returns the issuing authority's
-/// region and whether the type is in the national catalog.
+/// region, whether the type is in the national catalog, and the region the holder's identifier
+/// names (registration place of an enterprise, place of first registration of a person).
 pub async fn describe(
     conn: &mut AnyConnection,
     cert_id: &str,
     at: i64,
-) -> Result<Option<(CertMeta, RegionCode, bool)>, sqlx::Error> {
+) -> Result<Option<Described>, sqlx::Error> {
     let Some(r) = sqlx::query(
         "SELECT c.id, c.type_code, c.holder_kind, c.holder_id, c.holder_name, c.issuer_code,
            c.sealed, c.status, c.valid_from, c.valid_until, t.disclosable, t.national,
@@ -125,7 +126,25 @@ pub async fn describe(
         valid_until,
         disclosable,
     };
-    Ok(Some((meta, c.id.issuing_region(), national)))
+    let holder_region = match &c.holder {
+        wallet_core::Holder::Person(p) => p.region(),
+        wallet_core::Holder::Enterprise(e) => e.region(),
+    };
+    Ok(Some(Described {
+        meta,
+        issuer_region: c.id.issuing_region(),
+        national,
+        holder_region,
+    }))
+}
+
+/// A certificate as `describe` sees it, with what decides where its events go.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub meta: CertMeta,
+    pub issuer_region: RegionCode,
+    pub national: bool,
+    pub holder_region: RegionCode,
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<IndexedCert, sqlx::Error> {

@@ -50,19 +50,33 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
+fn province_of(region: RegionCode) -> RegionCode {
+    if region == RegionCode::NATIONAL {
+        RegionCode::NATIONAL
+    } else {
+        RegionCode::new(region.as_u32() / 10000 * 10000).unwrap_or(RegionCode::NATIONAL)
+    }
+}
+
 /// Where events about a certificate go, from its issuing authority's region (what routing
 /// reads): the province it lies in — which is the issuing node itself for a province's own
 /// departments, and the national node for national ones — and the national node as well for
-/// types in the national catalog.
-pub fn destinations(issuer_region: RegionCode, national: bool) -> Vec<RegionCode> {
-    let province = if issuer_region == RegionCode::NATIONAL {
-        RegionCode::NATIONAL
-    } else {
-        RegionCode::new(issuer_region.as_u32() / 10000 * 10000).unwrap_or(RegionCode::NATIONAL)
-    };
+/// types in the national catalog. A certificate issued nationally goes also to the province
+/// its holder's identifier names, whose wallet lists it (an enterprise finds its electronic
+/// business licence by credit code at its province).
+pub fn destinations(
+    issuer_region: RegionCode,
+    national: bool,
+    holder_region: RegionCode,
+) -> Vec<RegionCode> {
+    let province = province_of(issuer_region);
     let mut out = vec![province];
     if national && province != RegionCode::NATIONAL {
         out.push(RegionCode::NATIONAL);
+    }
+    let holders = province_of(holder_region);
+    if province == RegionCode::NATIONAL && !out.contains(&holders) {
+        out.push(holders);
     }
     out
 }
@@ -76,9 +90,10 @@ pub async fn enqueue(
     kind: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    let Some((meta, issuer_region, national)) = describe(conn, cert_id, at).await? else {
+    let Some(described) = describe(conn, cert_id, at).await? else {
         return Ok(());
     };
+    let meta = described.meta;
     let seq: i64 = sqlx::query("UPDATE outbox_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
         .fetch_one(&mut *conn)
         .await?
@@ -90,7 +105,11 @@ pub async fn enqueue(
         certificate: meta,
     };
     let payload = serde_json::to_string(&event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    for dest in destinations(issuer_region, national) {
+    for dest in destinations(
+        described.issuer_region,
+        described.national,
+        described.holder_region,
+    ) {
         sqlx::query(
             "INSERT INTO outbox (id, seq, destination, kind, cert_id, payload, created_at,
                attempts, next_attempt_at, lease_until, delivered_at, last_error)
@@ -319,21 +338,25 @@ mod tests {
 
     #[test]
     fn events_go_to_the_province_and_national_types_to_the_national_node_too() {
-        assert_eq!(destinations(r("410100"), false), vec![r("410000")]);
-        assert_eq!(destinations(r("411102"), false), vec![r("410000")]);
+        let luohe = r("411100");
+        assert_eq!(destinations(r("410100"), false, luohe), vec![r("410000")]);
+        assert_eq!(destinations(r("411102"), false, luohe), vec![r("410000")]);
         assert_eq!(
-            destinations(r("410100"), true),
+            destinations(r("410100"), true, luohe),
             vec![r("410000"), RegionCode::NATIONAL]
         );
         // A province's own departments: its own index (and the national one).
-        assert_eq!(destinations(r("410000"), false), vec![r("410000")]);
+        assert_eq!(destinations(r("410000"), false, luohe), vec![r("410000")]);
         assert_eq!(
-            destinations(r("410000"), true),
+            destinations(r("410000"), true, luohe),
             vec![r("410000"), RegionCode::NATIONAL]
         );
+        // Issued nationally: the national index and the holder's province.
         assert_eq!(
-            destinations(RegionCode::NATIONAL, true),
-            vec![RegionCode::NATIONAL]
+            destinations(RegionCode::NATIONAL, true, luohe),
+            vec![RegionCode::NATIONAL, r("410000")]
         );
+        // A city certificate of a holder from another province stays in its own province.
+        assert_eq!(destinations(r("420100"), false, luohe), vec![r("420000")]);
     }
 }

@@ -27,7 +27,8 @@ fn refusal(code: &'static str, detail: impl Into<String>) -> ApiError {
 /// Whether `sender` may tell this node about certificates: it lies below this node, or this
 /// is the national node (which hears of national types from every province and city).
 fn may_push_here(sender: RegionCode, own: RegionCode) -> bool {
-    sender.is_under(own) || own == RegionCode::NATIONAL
+    // The national node pushes what it issues to the holder's province.
+    sender.is_under(own) || own == RegionCode::NATIONAL || sender == RegionCode::NATIONAL
 }
 
 /// Checks one event: the certificate is one the sender holds (its issuing authority lies in
@@ -39,7 +40,13 @@ fn check_event(e: &PushEvent, sender: RegionCode) -> Result<(), ApiError> {
         .parse()
         .map_err(|_| refusal("push_event_invalid", format!("event {}: cert_id", e.seq)))?;
     let issuer = id.issuing_region();
-    if issuer != sender && !issuer.is_under(sender) {
+    // The national node pushes down only what it issued itself.
+    let held = if sender == RegionCode::NATIONAL {
+        issuer == sender
+    } else {
+        issuer == sender || issuer.is_under(sender)
+    };
+    if !held {
         return Err(refusal(
             "push_event_foreign",
             format!(
