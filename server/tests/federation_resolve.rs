@@ -7,17 +7,16 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use serde_json::{json, Value};
-use server::state::{AppState, Clock};
+use server::db::audit::AuditEntry;
+use server::db::Backend;
+use support::nodes::{add_toml, Federation};
 use wallet_core::grant::GrantTerms;
 use wallet_core::{
-    CertId, CreditCode, DeviceKey, GrantId, Grantee, Holder, MatterScope, Presentation,
-    RegionCode, ResidentId, SecretKey, Subject,
+    CertId, CreditCode, DeviceKey, GrantId, Grantee, Holder, MatterScope, Presentation, RegionCode,
+    ResidentId, SecretKey, Subject,
 };
 
 const CRANE_TYPE: &str = "11100000000013338W011";
@@ -43,27 +42,6 @@ fn staffer() -> String {
     ResidentId::with_check_digit("41110219900101002")
         .unwrap()
         .to_string()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-struct Node {
-    base: String,
-    state: AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<()>>,
-}
-
-struct Federation {
-    nodes: HashMap<&'static str, Node>,
-    client: reqwest::Client,
-    keys: HashMap<&'static str, [u8; 32]>,
-    _dir: std::path::PathBuf,
 }
 
 /// What each node issues and handles: Zhengzhou, Wuhan and Luohe issue crane-operator
@@ -118,249 +96,133 @@ materials = [
     t
 }
 
-impl Federation {
-    async fn start() -> Federation {
-        Federation::start_with_tarpit(None).await
-    }
+async fn federation(backend: Backend) -> Federation {
+    Federation::start(&REGIONS, backend, |region, settings| {
+        add_toml(settings, &node_toml(region))
+    })
+    .await
+}
 
-    /// The federation with one region played by a tarpit: it accepts connections and reads
-    /// requests but never answers, as a tier that hangs would.
-    async fn start_with_tarpit(tarpit: Option<&str>) -> Federation {
-        let dir = support::scratch_dir("federation");
-        let mut listeners = HashMap::new();
-        let mut keys = HashMap::new();
-        for (i, r) in REGIONS.iter().enumerate() {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            listeners.insert(*r, l);
-            keys.insert(*r, [i as u8 + 1; 32]);
-        }
-        let urls: HashMap<&str, String> = listeners
-            .iter()
-            .map(|(r, l)| (*r, format!("http://{}", l.local_addr().unwrap())))
-            .collect();
-        let mut nodes = HashMap::new();
-        for r in REGIONS {
-            let listener = listeners.remove(r).unwrap();
-            if tarpit == Some(r) {
-                tokio::spawn(async move {
-                    let mut held = Vec::new();
-                    while let Ok((socket, _)) = listener.accept().await {
-                        held.push(socket);
-                    }
-                });
-                continue;
-            }
-            let state = start_node(&dir, r, &urls, &keys).await;
-            nodes.insert(r, serve(state, listener, urls[r].clone()));
-        }
-        Federation {
-            nodes,
-            client: reqwest::Client::new(),
-            keys,
-            _dir: dir,
-        }
-    }
-
-    fn node(&self, r: &str) -> &Node {
-        &self.nodes[r]
-    }
-
-    /// Stops a node: it accepts nothing more and its idle connections close.
-    async fn stop(&mut self, r: &str) {
-        let node = self.nodes.get_mut(r).unwrap();
-        let _ = node.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(5), node.done.take().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-
-    async fn post(&self, r: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.node(r).base))
-            .json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, r: &str, path: &str, token: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.node(r).base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn issue(&self, r: &str, holder_id: &str) -> CertId {
-        let (status, body) = self
-            .post(
-                r,
-                "/api/issuer/certificates",
-                Some(DEPT_TOKEN),
-                &json!({
-                    "type_code": CRANE_TYPE,
-                    "holder_kind": "person",
-                    "holder_id": holder_id,
-                    "holder_name": "张伟",
-                    "valid_from": now() - 86400,
-                    "valid_until": now() + 4 * 365 * 86400,
-                    "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS-0001", "住址": "某路1号"}
-                }),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["id"].as_str().unwrap().parse().unwrap()
-    }
-
-    /// A wallet user at Henan with a registered device key.
-    async fn citizen(&self, id: &str, name: &str, phone: &str) -> (String, DeviceKey) {
-        let henan = &self.node("410000").state;
-        henan.db.upsert_resident(id, name).await.unwrap();
-        let (status, body) = self
-            .post(
-                "410000",
-                "/api/wallet/otp",
-                None,
-                &json!({"phone": phone, "purpose": "register"}),
-            )
-            .await;
-        assert_eq!(status, 202, "{body}");
-        let code = body["demo_code"].as_str().unwrap();
-        let (status, body) = self
-            .post(
-                "410000",
-                "/api/wallet/register",
-                None,
-                &json!({"resident_id": id, "name": name, "phone": phone, "code": code}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        let token = body["access_token"].as_str().unwrap().to_owned();
-        let key = DeviceKey::generate().unwrap();
-        let (status, body) = self
-            .post(
-                "410000",
-                "/api/wallet/devices",
-                Some(&token),
-                &json!({"public_key": key.public_key().to_string()}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        (token, key)
-    }
-
-    async fn clerk(&self) -> String {
-        let (status, body) = self
-            .post(
-                "411100",
-                "/api/staff/login",
-                None,
-                &json!({"id": "lh-clerk-01", "password": CLERK_PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn open_case(&self, clerk: &str) -> String {
-        let (status, body) = self
-            .post(
-                "411100",
-                "/api/counter/cases",
-                Some(clerk),
-                &json!({"matter": CRANE_MATTER}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["case"]["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn scan(&self, clerk: &str, case: &str, text: &str) -> (u16, Value) {
-        self.post(
-            "411100",
-            &format!("/api/counter/cases/{case}/retrievals"),
-            Some(clerk),
-            &json!({"text": text}),
+async fn issue(f: &Federation, r: &str, holder_id: &str) -> CertId {
+    let now = f.now();
+    let (status, body) = f
+        .post(
+            r,
+            "/api/issuer/certificates",
+            Some(DEPT_TOKEN),
+            &json!({
+                "type_code": CRANE_TYPE,
+                "holder_kind": "person",
+                "holder_id": holder_id,
+                "holder_name": "张伟",
+                "valid_from": now - 86400,
+                "valid_until": now + 4 * 365 * 86400,
+                "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS-0001", "住址": "某路1号"}
+            }),
         )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// A wallet user at Henan with a registered device key.
+async fn citizen(f: &Federation, id: &str, name: &str, phone: &str) -> (String, DeviceKey) {
+    f.state("410000")
+        .db
+        .upsert_resident(id, name)
         .await
-    }
-
-    async fn audit_of(&self, r: &str, correlation: &str) -> Vec<server::db::audit::AuditEntry> {
-        let db = &self.node(r).state.db;
-        assert!(db.verify_audit_chain().await.unwrap().is_ok(), "chain at {r}");
-        db.audit_by_correlation(correlation)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.entry)
-            .collect()
-    }
+        .unwrap();
+    let (status, body) = f
+        .post(
+            "410000",
+            "/api/wallet/otp",
+            None,
+            &json!({"phone": phone, "purpose": "register"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let code = body["demo_code"].as_str().unwrap();
+    let (status, body) = f
+        .post(
+            "410000",
+            "/api/wallet/register",
+            None,
+            &json!({"resident_id": id, "name": name, "phone": phone, "code": code}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let key = DeviceKey::generate().unwrap();
+    let (status, body) = f
+        .post(
+            "410000",
+            "/api/wallet/devices",
+            Some(&token),
+            &json!({"public_key": key.public_key().to_string()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (token, key)
 }
 
-async fn start_node(
-    dir: &std::path::Path,
-    region: &str,
-    urls: &HashMap<&str, String>,
-    keys: &HashMap<&str, [u8; 32]>,
-) -> AppState {
-    let mut peers = String::new();
-    for r in REGIONS.iter().filter(|r| **r != region) {
-        let public = SecretKey::from_bytes(&keys[r]).unwrap().public_key();
-        peers += &format!(
-            "\n[[peers]]\nregion = \"{r}\"\nurl = \"{}\"\n[[peers.keys]]\npublic_key = \"{public}\"\n",
-            urls[r]
-        );
-    }
-    let text = format!(
-        "region = \"{region}\"\nlisten = \"127.0.0.1:0\"\ndatabase_url = \"{db}\"\nmode = \"demo\"\nnode_key = \"{key}\"\n{body}\n{peers}",
-        db = support::sqlite_url(&dir.join(region)),
-        key = B64.encode(keys[region]),
-        body = node_toml(region),
+async fn clerk(f: &Federation) -> String {
+    let (status, body) = f
+        .post(
+            "411100",
+            "/api/staff/login",
+            None,
+            &json!({"id": "lh-clerk-01", "password": CLERK_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn open_case(f: &Federation, clerk: &str) -> String {
+    let (status, body) = f
+        .post(
+            "411100",
+            "/api/counter/cases",
+            Some(clerk),
+            &json!({"matter": CRANE_MATTER}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["case"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn scan(f: &Federation, clerk: &str, case: &str, text: &str) -> (u16, Value) {
+    f.post(
+        "411100",
+        &format!("/api/counter/cases/{case}/retrievals"),
+        Some(clerk),
+        &json!({"text": text}),
+    )
+    .await
+}
+
+/// The region's audit entries under one correlation id, after checking its whole chain.
+async fn audit_of(f: &Federation, r: &str, correlation: &str) -> Vec<AuditEntry> {
+    let db = &f.state(r).db;
+    assert!(
+        db.verify_audit_chain().await.unwrap().is_ok(),
+        "chain at {r}"
     );
-    let settings = server::config::Settings::from_toml(&text, |_| None).unwrap();
-    server::start(settings, Clock::system()).await.unwrap()
+    db.audit_by_correlation(correlation)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.entry)
+        .collect()
 }
 
-fn serve(state: AppState, listener: tokio::net::TcpListener, base: String) -> Node {
-    let app = server::routes::router(state.clone(), None);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
-    Node {
-        base,
-        state,
-        stop: Some(tx),
-        done: Some(done),
-    }
-}
-
-fn show(key: &DeviceKey, subject: Subject) -> String {
-    Presentation::sign(key, RegionCode::new(410000).unwrap(), subject, now(), 60)
+fn show(f: &Federation, key: &DeviceKey, subject: Subject) -> String {
+    Presentation::sign(key, RegionCode::new(410000).unwrap(), subject, f.now(), 60)
         .unwrap()
         .encode_text()
 }
 
-async fn grant_for_crane(
-    f: &Federation,
-    token: &str,
-    key: &DeviceKey,
-    cert: &CertId,
-) -> GrantId {
+async fn grant_for_crane(f: &Federation, token: &str, key: &DeviceKey, cert: &CertId) -> GrantId {
     let terms = GrantTerms {
         id: GrantId::generate().unwrap(),
         cert_id: cert.clone(),
@@ -371,8 +233,8 @@ async fn grant_for_crane(
             enterprise: None,
         },
         matters: MatterScope::Named(vec![CRANE_MATTER.into()]),
-        not_before: now() - 60,
-        not_after: now() + 86400,
+        not_before: f.now() - 60,
+        not_after: f.now() + 86400,
         use_limit: None,
     };
     let id = terms.id;
@@ -390,19 +252,28 @@ async fn grant_for_crane(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_1_resolves_luohe_henan_zhengzhou_and_every_hop_is_audited() {
-    let f = Federation::start().await;
+async fn scenario_1_resolves_luohe_henan_zhengzhou_and_every_hop_is_audited_on_sqlite() {
+    scenario_1(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_1_resolves_luohe_henan_zhengzhou_and_every_hop_is_audited_on_postgres() {
+    scenario_1(Backend::Postgres).await
+}
+
+async fn scenario_1(backend: Backend) {
+    let f = federation(backend).await;
     // The Zhengzhou department issued the holder's operator certificate.
-    let cert = f.issue("410100", &holder()).await;
-    let (holder_token, holder_key) = f.citizen(&holder(), "张伟", "13800138000").await;
-    let (_, staffer_key) = f.citizen(&staffer(), "李娜", "13900139000").await;
+    let cert = issue(&f, "410100", &holder()).await;
+    let (holder_token, holder_key) = citizen(&f, &holder(), "张伟", "13800138000").await;
+    let (_, staffer_key) = citizen(&f, &staffer(), "李娜", "13900139000").await;
     // The holder grants the Luohe enterprise's staffer the crane matter for one day.
     let grant = grant_for_crane(&f, &holder_token, &holder_key, &cert).await;
-    let clerk = f.clerk().await;
-    let case = f.open_case(&clerk).await;
+    let clerk = clerk(&f).await;
+    let case = open_case(&f, &clerk).await;
     // The staffer shows the code at the Luohe counter.
-    let text = show(&staffer_key, Subject::Grant(grant));
-    let (status, got) = f.scan(&clerk, &case, &text).await;
+    let text = show(&f, &staffer_key, Subject::Grant(grant));
+    let (status, got) = scan(&f, &clerk, &case, &text).await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(got["path"], json!(["411100", "410000", "410100"]));
     assert_eq!(got["consent_by"], "410000");
@@ -419,18 +290,23 @@ async fn scenario_1_resolves_luohe_henan_zhengzhou_and_every_hop_is_audited() {
     // Each hop wrote its own audit entry under the one correlation id.
     let cid = got["correlation_id"].as_str().unwrap();
     for r in ["411100", "410000", "410100"] {
-        let entries = f.audit_of(r, cid).await;
+        let entries = audit_of(&f, r, cid).await;
         assert_eq!(entries.len(), 1, "{r}: {entries:?}");
         assert_eq!(entries[0].result, "ok");
     }
-    assert_eq!(f.audit_of("100000", cid).await.len(), 0);
+    assert_eq!(audit_of(&f, "100000", cid).await.len(), 0);
     // The holder's usage log at the wallet province shows the use.
-    let (status, usage) = f.get("410000", "/api/wallet/usage", &holder_token).await;
+    let (status, usage) = f
+        .get("410000", "/api/wallet/usage", Some(&holder_token))
+        .await;
     assert_eq!(status, 200, "{usage}");
     assert!(usage.to_string().contains(cert.as_str()), "{usage}");
     // The same code again is a replay.
-    let (status, again) = f.scan(&clerk, &case, &text).await;
-    assert_eq!((status, again["code"].as_str()), (400, Some("presentation_replayed")));
+    let (status, again) = scan(&f, &clerk, &case, &text).await;
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (400, Some("presentation_replayed"))
+    );
     // The holder revokes: the staffer's next code is refused.
     let (status, body) = f
         .post(
@@ -441,22 +317,33 @@ async fn scenario_1_resolves_luohe_henan_zhengzhou_and_every_hop_is_audited() {
         )
         .await;
     assert!(status == 204 || status == 200, "{status} {body}");
-    let (status, refused) = f
-        .scan(&clerk, &case, &show(&staffer_key, Subject::Grant(grant)))
-        .await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("grant_revoked")));
+    let (status, refused) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &staffer_key, Subject::Grant(grant)),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("grant_revoked"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wuhan_certificate_shown_in_luohe_resolves_through_the_national_node() {
-    let f = Federation::start().await;
-    let cert = f.issue("420100", &holder()).await;
-    let (_, key) = f.citizen(&holder(), "张伟", "13800138000").await;
-    let clerk = f.clerk().await;
-    let case = f.open_case(&clerk).await;
-    let (status, got) = f
-        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert)))
-        .await;
+    let f = federation(Backend::Sqlite).await;
+    let cert = issue(&f, "420100", &holder()).await;
+    let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
+    let clerk = clerk(&f).await;
+    let case = open_case(&f, &clerk).await;
+    let (status, got) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &key, Subject::Certificate(cert)),
+    )
+    .await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(
         got["path"],
@@ -464,27 +351,35 @@ async fn a_wuhan_certificate_shown_in_luohe_resolves_through_the_national_node()
     );
     let cid = got["correlation_id"].as_str().unwrap();
     for r in ["411100", "410000", "100000", "420000", "420100"] {
-        assert_eq!(f.audit_of(r, cid).await.len(), 1, "{r}");
+        assert_eq!(audit_of(&f, r, cid).await.len(), 1, "{r}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_luohe_certificate_at_a_luohe_counter_is_consented_at_henan_and_delivered_in_luohe() {
-    let f = Federation::start().await;
-    let cert = f.issue("411100", &holder()).await;
-    let (_, key) = f.citizen(&holder(), "张伟", "13800138000").await;
-    let clerk = f.clerk().await;
-    let case = f.open_case(&clerk).await;
-    let (status, got) = f
-        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert.clone())))
-        .await;
+    let f = federation(Backend::Sqlite).await;
+    let cert = issue(&f, "411100", &holder()).await;
+    let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
+    let clerk = clerk(&f).await;
+    let case = open_case(&f, &clerk).await;
+    let (status, got) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &key, Subject::Certificate(cert.clone())),
+    )
+    .await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(got["path"], json!(["411100", "410000", "411100"]));
     // Someone else's device cannot show the holder's certificate.
-    let (_, other) = f.citizen(&staffer(), "李娜", "13900139000").await;
-    let (status, refused) = f
-        .scan(&clerk, &case, &show(&other, Subject::Certificate(cert)))
-        .await;
+    let (_, other) = citizen(&f, &staffer(), "李娜", "13900139000").await;
+    let (status, refused) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &other, Subject::Certificate(cert)),
+    )
+    .await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (400, Some("presenter_not_holder"))
@@ -493,39 +388,52 @@ async fn a_luohe_certificate_at_a_luohe_counter_is_consented_at_henan_and_delive
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_province_that_is_down_is_named_at_the_counter_within_the_budget() {
-    let mut f = Federation::start().await;
-    let cert = f.issue("410100", &holder()).await;
-    let (_, key) = f.citizen(&holder(), "张伟", "13800138000").await;
-    let clerk = f.clerk().await;
-    let case = f.open_case(&clerk).await;
+    let mut f = federation(Backend::Sqlite).await;
+    let cert = issue(&f, "410100", &holder()).await;
+    let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
+    let clerk = clerk(&f).await;
+    let case = open_case(&f, &clerk).await;
     f.stop("410000").await;
     let started = Instant::now();
-    let (status, got) = f
-        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert)))
-        .await;
+    let (status, got) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &key, Subject::Certificate(cert)),
+    )
+    .await;
     assert_eq!(status, 503, "{got}");
     assert_eq!(got["code"], "tier_unreachable");
-    assert!(got["title"].as_str().unwrap().contains("410000"), "{got}");
+    assert!(got["title"].as_str().unwrap().contains("河南省"), "{got}");
     assert!(started.elapsed() < Duration::from_secs(6));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_province_that_hangs_times_out_and_is_named_before_the_counter_gives_up() {
-    let f = Federation::start_with_tarpit(Some("410000")).await;
-    let cert = f.issue("410100", &holder()).await;
+    let mut f = federation(Backend::Sqlite).await;
+    f.hang("410000").await;
+    let cert = issue(&f, "410100", &holder()).await;
     let key = DeviceKey::generate().unwrap();
-    let clerk = f.clerk().await;
-    let case = f.open_case(&clerk).await;
+    let clerk = clerk(&f).await;
+    let case = open_case(&f, &clerk).await;
     let started = Instant::now();
-    let (status, got) = f
-        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert)))
-        .await;
+    let (status, got) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &key, Subject::Certificate(cert)),
+    )
+    .await;
     let waited = started.elapsed();
-    assert_eq!((status, got["code"].as_str()), (504, Some("tier_timeout")), "{got}");
-    assert!(got["title"].as_str().unwrap().contains("410000"), "{got}");
+    assert_eq!(
+        (status, got["code"].as_str()),
+        (504, Some("tier_timeout")),
+        "{got}"
+    );
+    assert!(got["title"].as_str().unwrap().contains("河南省"), "{got}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
     // The refusal is audited at Luohe.
-    let entries = f.node("411100").state.db.audit_entries(0, 100).await.unwrap();
+    let entries = f.state("411100").db.audit_entries(0, 100).await.unwrap();
     assert!(entries
         .iter()
         .any(|e| e.entry.action == "retrieval" && e.entry.result == "tier_timeout"));
@@ -535,29 +443,33 @@ async fn a_province_that_hangs_times_out_and_is_named_before_the_counter_gives_u
 async fn a_city_that_hangs_behind_the_province_is_the_tier_named() {
     // Zhengzhou hangs: the province's shorter budget runs out first, so the counter hears
     // that Zhengzhou (not Henan) failed, still within five seconds.
-    let f = Federation::start_with_tarpit(Some("410100")).await;
-    let cert: CertId = wallet_core::CertId::generate(
-        CRANE_TYPE,
-        &dept("410100").parse().unwrap(),
-        1,
-    )
-    .unwrap();
-    let (_, key) = f.citizen(&holder(), "张伟", "13800138000").await;
-    let clerk = f.clerk().await;
-    let case = f.open_case(&clerk).await;
+    let mut f = federation(Backend::Sqlite).await;
+    f.hang("410100").await;
+    let cert: CertId = CertId::generate(CRANE_TYPE, &dept("410100").parse().unwrap(), 1).unwrap();
+    let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
+    let clerk = clerk(&f).await;
+    let case = open_case(&f, &clerk).await;
     let started = Instant::now();
-    let (status, got) = f
-        .scan(&clerk, &case, &show(&key, Subject::Certificate(cert)))
-        .await;
-    assert_eq!((status, got["code"].as_str()), (504, Some("tier_timeout")), "{got}");
-    assert!(got["title"].as_str().unwrap().contains("410100"), "{got}");
+    let (status, got) = scan(
+        &f,
+        &clerk,
+        &case,
+        &show(&f, &key, Subject::Certificate(cert)),
+    )
+    .await;
+    assert_eq!(
+        (status, got["code"].as_str()),
+        (504, Some("tier_timeout")),
+        "{got}"
+    );
+    assert!(got["title"].as_str().unwrap().contains("郑州市"), "{got}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_misrouted_inter_node_calls_are_refused_and_audited() {
     use server::federation::token::mint;
-    let f = Federation::start().await;
+    let f = federation(Backend::Sqlite).await;
     let body = json!({
         "correlation_id": "c-1",
         "origin": {"region": "411100", "clerk": "x", "case_id": "x", "counter": "x", "matter": CRANE_MATTER},
@@ -565,21 +477,21 @@ async fn forged_and_misrouted_inter_node_calls_are_refused_and_audited() {
         "materials": [],
         "path": ["411100"]
     });
-    let luohe = SecretKey::from_bytes(&f.keys["411100"]).unwrap();
+    let luohe = f.node("411100").key();
     let stranger = SecretKey::from_bytes(&[99u8; 32]).unwrap();
     let r = |s: &str| s.parse::<RegionCode>().unwrap();
     let cases = [
         (None, "service_token_missing"),
         (
-            Some(mint(&stranger, r("411100"), r("410000"), "c-1", now()).unwrap()),
+            Some(mint(&stranger, r("411100"), r("410000"), "c-1", f.now()).unwrap()),
             "service_token_unknown_key",
         ),
         (
-            Some(mint(&luohe, r("411100"), r("410100"), "c-1", now()).unwrap()),
+            Some(mint(&luohe, r("411100"), r("410100"), "c-1", f.now()).unwrap()),
             "service_token_wrong_audience",
         ),
         (
-            Some(mint(&luohe, r("411100"), r("410000"), "c-1", now() - 60).unwrap()),
+            Some(mint(&luohe, r("411100"), r("410000"), "c-1", f.now() - 60).unwrap()),
             "service_token_expired",
         ),
     ];
@@ -590,7 +502,7 @@ async fn forged_and_misrouted_inter_node_calls_are_refused_and_audited() {
         assert_eq!((status, got["code"].as_str()), (401, Some(*code)), "{got}");
     }
     // A genuine token works once; the same token again is a replay.
-    let token = mint(&luohe, r("411100"), r("410000"), "c-1", now()).unwrap();
+    let token = mint(&luohe, r("411100"), r("410000"), "c-1", f.now()).unwrap();
     let (status, first) = f
         .post("410000", "/federation/v1/retrieve", Some(&token), &body)
         .await;
@@ -603,15 +515,20 @@ async fn forged_and_misrouted_inter_node_calls_are_refused_and_audited() {
         (401, Some("service_token_replayed"))
     );
     // A caller that is not the last node on the request's path is refused.
-    let token = mint(&luohe, r("411100"), r("410000"), "c-1", now()).unwrap();
+    let token = mint(&luohe, r("411100"), r("410000"), "c-1", f.now()).unwrap();
     let mut misrouted = body.clone();
     misrouted["path"] = json!(["410100"]);
     let (status, got) = f
-        .post("410000", "/federation/v1/retrieve", Some(&token), &misrouted)
+        .post(
+            "410000",
+            "/federation/v1/retrieve",
+            Some(&token),
+            &misrouted,
+        )
         .await;
     assert_eq!((status, got["code"].as_str()), (400, Some("hop_misrouted")));
     // Every refusal left an audit entry at Henan.
-    let entries = f.node("410000").state.db.audit_entries(0, 1000).await.unwrap();
+    let entries = f.state("410000").db.audit_entries(0, 1000).await.unwrap();
     let refused: Vec<&str> = entries
         .iter()
         .filter(|e| e.entry.action == "peer_call" || e.entry.action == "retrieval_hop")

@@ -97,6 +97,8 @@ pub struct Node {
     key_seed: String,
     storage: Storage,
     running: Option<Running>,
+    /// A stopped node's port held by a listener that never answers (`hang`).
+    tarpit: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
@@ -164,6 +166,7 @@ impl Federation {
                     key_seed: B64.encode(*key.to_bytes()),
                     storage,
                     running: None,
+                    tarpit: None,
                 },
             );
             listeners.push((region.to_string(), listener));
@@ -282,8 +285,27 @@ impl Federation {
         db.pool.close().await;
     }
 
-    /// Starts a stopped node again on the same port and database.
+    /// Makes a node hang: stopped, its port taken by a listener that accepts connections and
+    /// reads nothing back — a tier that is up on the network but never answers.
+    pub async fn hang(&mut self, region: &str) {
+        self.stop(region).await;
+        let addr = self.nodes[region].addr;
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
+        let tarpit = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        self.nodes.get_mut(region).expect("region").tarpit = Some(tarpit);
+    }
+
+    /// Starts a stopped (or hanging) node again on the same port and database.
     pub async fn restart(&mut self, region: &str) {
+        if let Some(tarpit) = self.nodes.get_mut(region).and_then(|n| n.tarpit.take()) {
+            tarpit.abort();
+            let _ = tarpit.await;
+        }
         let addr = self.nodes[region].addr;
         let mut tries = 0;
         let listener = loop {
