@@ -4,7 +4,8 @@
 #   1. formatting and lints            4. the WebAssembly tests in Node and headless Chromium
 #   2. native unit, property and       5. pkg/ is exactly what the sources build
 #      vector tests                    6. benchmarks run once each (smoke, no timing)
-#   3. the demo server serves the page
+#   3. the demo federation serves the page  (end-to-end tests over separate node processes
+#                                            run with the native tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -48,5 +49,6 @@ echo "pkg/ is current: wasm ${size} bytes raw, ${gz} bytes gzip" >&2
 step "benchmarks (smoke: each runs once)"
 cargo bench --locked -p wallet-core --bench core -- --test
 cargo bench --locked -p server --bench load -- --smoke
+cargo bench --locked -p server --bench hops -- --smoke
 
 step "all tests passed"

@@ -155,7 +155,13 @@ impl Demo {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn post(&self, region: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    async fn post(
+        &self,
+        region: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
         self.send(region, reqwest::Method::POST, path, token, Some(body))
             .await
     }
@@ -322,7 +328,13 @@ async fn scenario_1_across_separate_node_processes() {
     // Henan, Henan checks the consent and asks Zhengzhou, Zhengzhou delivers.
     let clerk = demo.clerk(LUOHE).await;
     let case = open_case(&demo, &clerk).await;
-    let (status, got) = scan(&demo, &clerk, &case, &show(&staffer_key, Subject::Grant(grant))).await;
+    let (status, got) = scan(
+        &demo,
+        &clerk,
+        &case,
+        &show(&staffer_key, Subject::Grant(grant)),
+    )
+    .await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(got["path"], json!([LUOHE, HENAN, ZHENGZHOU]));
     assert_eq!(got["material"], "特种设备作业人员证");
@@ -339,9 +351,17 @@ async fn scenario_1_across_separate_node_processes() {
         )
         .await;
     assert_eq!(status, 201, "{attached}");
-    let code = attached["attachment"]["verification_code"].as_str().unwrap();
+    let code = attached["attachment"]["verification_code"]
+        .as_str()
+        .unwrap();
     let (status, archive) = demo
-        .send(LUOHE, reqwest::Method::GET, &format!("/api/archive/{code}"), None, None)
+        .send(
+            LUOHE,
+            reqwest::Method::GET,
+            &format!("/api/archive/{code}"),
+            None,
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{archive}");
     assert_eq!(archive["cert_id"], cert_id.as_str());
@@ -368,9 +388,18 @@ async fn scenario_1_across_separate_node_processes() {
         )
         .await;
     assert!(status == 200 || status == 204, "{status} {body}");
-    let (status, refused) =
-        scan(&demo, &clerk, &case, &show(&staffer_key, Subject::Grant(grant))).await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("grant_revoked")), "{refused}");
+    let (status, refused) = scan(
+        &demo,
+        &clerk,
+        &case,
+        &show(&staffer_key, Subject::Grant(grant)),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("grant_revoked")),
+        "{refused}"
+    );
 
     // The province is stopped: the counter hears which tier failed, well within 5 seconds.
     demo.stop(HENAN);
@@ -382,16 +411,28 @@ async fn scenario_1_across_separate_node_processes() {
         &show(&holder_key, Subject::Certificate(cert_id.clone())),
     )
     .await;
-    assert_eq!((status, down["code"].as_str()), (503, Some("tier_unreachable")), "{down}");
+    assert_eq!(
+        (status, down["code"].as_str()),
+        (503, Some("tier_unreachable")),
+        "{down}"
+    );
     assert!(down["title"].as_str().unwrap().contains("河南省"), "{down}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Meanwhile Zhengzhou issues another certificate to him; its push waits in the outbox.
     let zz = &demo.settings[ZHENGZHOU];
     let dept = zz
         .departments
         .iter()
-        .find(|d| zz.cert_types.iter().any(|t| t.code == operator_type && t.department == d.credit_code))
+        .find(|d| {
+            zz.cert_types
+                .iter()
+                .any(|t| t.code == operator_type && t.department == d.credit_code)
+        })
         .unwrap();
     let (status, issued) = demo
         .post(
@@ -420,7 +461,8 @@ async fn scenario_1_across_separate_node_processes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hubei_and_an_enterprise_finds_its_national_licence() {
+async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hubei_and_an_enterprise_finds_its_national_licence(
+) {
     let mut demo = Demo::write();
     for region in [NATIONAL, HENAN, LUOHE, HUBEI, WUHAN] {
         demo.start(region).await;
@@ -432,18 +474,23 @@ async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hube
     let wuhan = server::db::Db::connect(demo.settings[WUHAN].database_url.expose())
         .await
         .unwrap();
-    let cert_id: wallet_core::CertId = sqlx::query_scalar::<_, String>(
-        "SELECT id FROM certificates WHERE holder_id = $1",
-    )
-    .bind(ids(&WANG_LEI))
-    .fetch_one(&wuhan.pool)
-    .await
-    .unwrap()
-    .parse()
-    .unwrap();
+    let cert_id: wallet_core::CertId =
+        sqlx::query_scalar::<_, String>("SELECT id FROM certificates WHERE holder_id = $1")
+            .bind(ids(&WANG_LEI))
+            .fetch_one(&wuhan.pool)
+            .await
+            .unwrap()
+            .parse()
+            .unwrap();
     let clerk = demo.clerk(LUOHE).await;
     let case = open_case(&demo, &clerk).await;
-    let (status, got) = scan(&demo, &clerk, &case, &show(&key, Subject::Certificate(cert_id))).await;
+    let (status, got) = scan(
+        &demo,
+        &clerk,
+        &case,
+        &show(&key, Subject::Certificate(cert_id)),
+    )
+    .await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(got["path"], json!([LUOHE, HENAN, NATIONAL, HUBEI, WUHAN]));
     let cid = got["correlation_id"].as_str().unwrap();

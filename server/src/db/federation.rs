@@ -339,10 +339,7 @@ async fn record_token(
     Ok(n == 1)
 }
 
-async fn insert_consent(
-    conn: &mut sqlx::AnyConnection,
-    c: &ConsentRow,
-) -> Result<(), sqlx::Error> {
+async fn insert_consent(conn: &mut sqlx::AnyConnection, c: &ConsentRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO consents (correlation_id, cert_id, holder_id, presenter, grant_id, matter,
            counter_region, counter, clerk, case_id, result, created_at)

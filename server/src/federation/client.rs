@@ -105,8 +105,8 @@ impl PeerClient {
         if wait.is_zero() {
             return Err(tier_error(TierFailure::Timeout, to, &name));
         }
-        let token = token::mint(key, registry.own(), to, correlation, now)
-            .map_err(ApiError::internal)?;
+        let token =
+            token::mint(key, registry.own(), to, correlation, now).map_err(ApiError::internal)?;
         let sent = self
             .http
             .post(format!("{}{path}", peer.url))

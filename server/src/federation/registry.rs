@@ -129,7 +129,9 @@ mod tests {
     #[test]
     fn keys_count_only_inside_their_window() {
         let reg = Registry::new(r("411100"), &[peer("410000")]);
-        let kid = wallet_core::SecretKey::from_bytes(&[7u8; 32]).unwrap().key_id();
+        let kid = wallet_core::SecretKey::from_bytes(&[7u8; 32])
+            .unwrap()
+            .key_id();
         assert!(reg.key(r("410000"), kid, 99).is_none());
         assert!(reg.key(r("410000"), kid, 150).is_some());
         assert!(reg.key(r("410000"), kid, 200).is_none());

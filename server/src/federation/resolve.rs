@@ -245,7 +245,10 @@ impl Walk<'_> {
                             let served = self.check_served(served, None, &p)?;
                             return Ok(Step::Served(served));
                         }
-                        HopResponse::Consented { consent, path: back } => {
+                        HopResponse::Consented {
+                            consent,
+                            path: back,
+                        } => {
                             // Only the node we asked may hand a consent back to us.
                             if back.last() != Some(&next) {
                                 return Err(tier_error(
@@ -265,7 +268,12 @@ impl Walk<'_> {
 
         // 2. Delivery: here, or towards the owner.
         let cert_id: CertId = consent.cert_id.parse().map_err(rule)?;
-        match self.s.federation.registry.next_hop(cert_id.issuing_region()) {
+        match self
+            .s
+            .federation
+            .registry
+            .next_hop(cert_id.issuing_region())
+        {
             NextHop::Here => {
                 self.roles.push("owner");
                 let served = self.serve(&p, &consent, &cert_id, path).await?;
@@ -289,7 +297,11 @@ impl Walk<'_> {
                 }
                 let env = match &consent.envelope {
                     Some(env) => env.clone(),
-                    None => return Err(ApiError::internal(std::io::Error::other("unsigned consent"))),
+                    None => {
+                        return Err(ApiError::internal(std::io::Error::other(
+                            "unsigned consent",
+                        )))
+                    }
                 };
                 match self.call(next, &path, Some(env)).await? {
                     HopResponse::Served(served) => {
@@ -394,20 +406,15 @@ impl Walk<'_> {
         let (cert_id, grant, holder_id, grant_id) = match &p.subject {
             Subject::Certificate(id) => (id.to_string(), None, presenter_id.clone(), None),
             Subject::Grant(gid) => {
-                let row = s
-                    .db
-                    .grant(&gid.to_string())
-                    .await?
-                    .ok_or_else(|| bad("grant_unknown", "授权不存在", gid.to_string()))?;
+                let row =
+                    s.db.grant(&gid.to_string())
+                        .await?
+                        .ok_or_else(|| bad("grant_unknown", "授权不存在", gid.to_string()))?;
                 if row.revoked_at.is_some() {
                     return Err(bad("grant_revoked", "持证人已撤销该授权", ""));
                 }
                 if row.use_limit.is_some_and(|limit| row.uses >= limit) {
-                    return Err(bad(
-                        "grant_use_limit_reached",
-                        "该授权的使用次数已用完",
-                        "",
-                    ));
+                    return Err(bad("grant_use_limit_reached", "该授权的使用次数已用完", ""));
                 }
                 let grant = Grant::try_from(row.token.clone()).map_err(ApiError::internal)?;
                 let (signer_id, signer_key) = holder_key(s, &grant).await?;
@@ -439,12 +446,8 @@ impl Walk<'_> {
             created_at: now,
         });
         // Bindings are signed and the facts sealed only when they leave this node.
-        let owner = cert_id
-            .parse::<CertId>()
-            .map_err(rule)?
-            .issuing_region();
-        let (envelope, facts, acts_for) = if s.federation.registry.next_hop(owner)
-            == NextHop::Here
+        let owner = cert_id.parse::<CertId>().map_err(rule)?.issuing_region();
+        let (envelope, facts, acts_for) = if s.federation.registry.next_hop(owner) == NextHop::Here
         {
             (None, None, None)
         } else {
@@ -508,15 +511,11 @@ impl Walk<'_> {
         p: &Presentation,
     ) -> Result<Consent, ApiError> {
         let now = self.s.clock.now();
-        let refused = |why: &str| {
-            bad(
-                "consent_invalid",
-                "授权核验结果无法验证",
-                why.to_owned(),
-            )
-        };
+        let refused = |why: &str| bad("consent_invalid", "授权核验结果无法验证", why.to_owned());
         if env.from != p.resolve_at && !p.resolve_at.is_under(env.from) {
-            return Err(refused("the consent is not from the code's wallet province"));
+            return Err(refused(
+                "the consent is not from the code's wallet province",
+            ));
         }
         let key = self
             .s
@@ -593,11 +592,7 @@ impl Walk<'_> {
                     || grant.terms.cert_id != *cert_id
                     || !acts_for(s, consent, holder, signer).await?
                 {
-                    return Err(bad(
-                        "grant_signer_not_holder",
-                        "授权不是持证人签署的",
-                        "",
-                    ));
+                    return Err(bad("grant_signer_not_holder", "授权不是持证人签署的", ""));
                 }
             }
         }
@@ -619,7 +614,13 @@ impl Walk<'_> {
             .materials
             .iter()
             .find(|m| m.cert_type.as_deref() == Some(row.type_code.as_str()))
-            .ok_or_else(|| bad("certificate_not_needed", "本事项不需要该证照", row.type_code.clone()))?;
+            .ok_or_else(|| {
+                bad(
+                    "certificate_not_needed",
+                    "本事项不需要该证照",
+                    row.type_code.clone(),
+                )
+            })?;
         let names: Vec<&str> = material.fields.iter().map(String::as_str).collect();
         let disclosed = sealed.disclose(&names);
         // A node never hands on a seal it cannot verify itself.
@@ -675,10 +676,13 @@ impl Walk<'_> {
         consent: &Consent,
         now: i64,
     ) -> Result<(), ApiError> {
-        let facts = consent
-            .facts
-            .as_ref()
-            .ok_or_else(|| bad("consent_invalid", "授权核验结果无法验证", "unsigned consent"))?;
+        let facts = consent.facts.as_ref().ok_or_else(|| {
+            bad(
+                "consent_invalid",
+                "授权核验结果无法验证",
+                "unsigned consent",
+            )
+        })?;
         let registry = &self.s.federation.registry;
         let province_key = |b: &DeviceBinding| {
             if b.terms.province != consent.by {
@@ -812,11 +816,10 @@ async fn acts_for(
 /// The live device key that signed a grant, which must belong to the holder (or, for an
 /// enterprise certificate, to someone acting for the enterprise).
 async fn holder_key(s: &AppState, grant: &Grant) -> Result<(String, PublicKey), ApiError> {
-    let (owner, public) = s
-        .db
-        .live_device(&grant.signer.to_string())
-        .await?
-        .ok_or_else(|| bad("grant_signer_revoked", "授权签名设备已注销，授权失效", ""))?;
+    let (owner, public) =
+        s.db.live_device(&grant.signer.to_string())
+            .await?
+            .ok_or_else(|| bad("grant_signer_revoked", "授权签名设备已注销，授权失效", ""))?;
     let ok = match &grant.terms.holder {
         Holder::Person(p) => p.as_str() == owner,
         Holder::Enterprise(e) => s.db.acts_for_enterprise(e.as_str(), &owner).await?,
@@ -829,11 +832,10 @@ async fn holder_key(s: &AppState, grant: &Grant) -> Result<(String, PublicKey), 
 
 /// The province's statement that `key` is a device of `resident`, as registered.
 async fn binding(s: &AppState, resident: &str, key: PublicKey) -> Result<DeviceBinding, ApiError> {
-    let bound_at = s
-        .db
-        .device_bound_at(&key.key_id().to_string())
-        .await?
-        .unwrap_or_else(|| s.clock.now());
+    let bound_at =
+        s.db.device_bound_at(&key.key_id().to_string())
+            .await?
+            .unwrap_or_else(|| s.clock.now());
     Ok(BindingTerms {
         province: s.settings.region,
         resident_id: resident.parse().map_err(ApiError::internal)?,
@@ -941,7 +943,12 @@ pub async fn settle(
             }
             match s
                 .db
-                .record_hop(ledger.clone(), row, entry("ok", &response, cert.as_deref()), now)
+                .record_hop(
+                    ledger.clone(),
+                    row,
+                    entry("ok", &response, cert.as_deref()),
+                    now,
+                )
                 .await?
             {
                 Ok(()) => return Ok(step),

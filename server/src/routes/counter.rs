@@ -14,10 +14,10 @@ use crate::auth::secrets::random_string;
 use crate::auth::Staff;
 use crate::db::cases::{AttachmentRow, CaseRow, Matter, RetrievalRow};
 use crate::error::ApiError;
+use crate::extract::ApiJson;
 use crate::federation::client::COUNTER_BUDGET;
 use crate::federation::resolve::{resolve, settle, HopAudit, HopRequest, Origin, Served, Step};
 use crate::federation::Budget;
-use crate::extract::ApiJson;
 use crate::state::AppState;
 
 fn clerk(staff: &Staff) -> Result<(), ApiError> {
