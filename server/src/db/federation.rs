@@ -143,6 +143,20 @@ async fn commit_group(
 ) -> Result<Vec<Result<(), RecordError>>, sqlx::Error> {
     use sqlx::Connection;
     let mut tx = pool.begin().await?;
+    if let [hop] = group {
+        // Alone in its commit: no savepoint needed, a conflict rolls back the transaction.
+        let outcome = if hop.refused {
+            write_refused(&mut tx, hop).await?
+        } else {
+            write_hop(&mut tx, hop).await?
+        };
+        if outcome.is_ok() || hop.refused {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        return Ok(vec![outcome]);
+    }
     let mut results = Vec::with_capacity(group.len());
     for hop in group {
         // A nested transaction is a savepoint on both backends.

@@ -27,6 +27,8 @@ pub const CORRELATION_HEADER: &str = "x-ec-correlation-id";
 #[derive(Debug, Clone)]
 pub struct PeerClient {
     http: reqwest::Client,
+    /// The node key prepared for signing service tokens, made on first use.
+    signer: std::sync::Arc<std::sync::OnceLock<token::Signer>>,
 }
 
 /// A deadline for one piece of work that may call further nodes.
@@ -79,7 +81,10 @@ impl PeerClient {
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(1))
             .build()?;
-        Ok(PeerClient { http })
+        Ok(PeerClient {
+            http,
+            signer: std::sync::Arc::default(),
+        })
     }
 
     /// POSTs `body` as JSON to `path` on the neighbour `to` and decodes its JSON answer. A
@@ -105,8 +110,13 @@ impl PeerClient {
         if wait.is_zero() {
             return Err(tier_error(TierFailure::Timeout, to, &name));
         }
-        let token =
-            token::mint(key, registry.own(), to, correlation, now).map_err(ApiError::internal)?;
+        let signer = self.signer.get_or_init(|| token::Signer::new(key));
+        let token = if signer.key_id() == key.key_id().to_string() {
+            signer.sign(registry.own(), to, correlation, now)
+        } else {
+            token::mint(key, registry.own(), to, correlation, now)
+        }
+        .map_err(ApiError::internal)?;
         let sent = self
             .http
             .post(format!("{}{path}", peer.url))

@@ -67,7 +67,55 @@ impl ServiceTokenError {
     }
 }
 
-/// A token for one call from `from` to `to`.
+/// A node key prepared for signing service tokens. Preparing it (PKCS#8 wrapping and the
+/// signer's key derivation) costs more than signing, so a node prepares it once.
+pub struct Signer {
+    kid: String,
+    key: EncodingKey,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signer({})", self.kid)
+    }
+}
+
+impl Signer {
+    pub fn new(key: &NodeKey) -> Self {
+        let der = zeroize::Zeroizing::new(pkcs8(&key.to_bytes()));
+        Signer {
+            kid: key.key_id().to_string(),
+            key: EncodingKey::from_ed_der(&der),
+        }
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// A token for one call from `from` to `to`.
+    pub fn sign(
+        &self,
+        from: RegionCode,
+        to: RegionCode,
+        correlation: &str,
+        now: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = ServiceClaims {
+            iss: from.to_string(),
+            aud: to.to_string(),
+            iat: now,
+            exp: now + SERVICE_TTL,
+            jti: jti(),
+            cid: correlation.to_owned(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+    }
+}
+
+/// A token for one call from `from` to `to`, signed with `key`.
 pub fn mint(
     key: &NodeKey,
     from: RegionCode,
@@ -75,18 +123,7 @@ pub fn mint(
     correlation: &str,
     now: i64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let claims = ServiceClaims {
-        iss: from.to_string(),
-        aud: to.to_string(),
-        iat: now,
-        exp: now + SERVICE_TTL,
-        jti: jti(),
-        cid: correlation.to_owned(),
-    };
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(key.key_id().to_string());
-    let der = zeroize::Zeroizing::new(pkcs8(&key.to_bytes()));
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der))
+    Signer::new(key).sign(from, to, correlation, now)
 }
 
 /// Checks everything but replay (the caller records `jti` in the same store as its other
