@@ -8,6 +8,7 @@
 //! - `server demo --write-configs DIR [--base-port 8000] [--database-prefix URL]` writes the
 //!   same six configurations for separate processes and exits.
 
+use axum::serve::ListenerExt;
 use std::path::PathBuf;
 
 use server::config::Settings;
@@ -88,9 +89,14 @@ async fn run(settings: Settings, static_root: Option<PathBuf>) {
         "{} ({}): http://{listen}/",
         state.settings.name, state.settings.region
     );
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
+    if let Err(e) = axum::serve(
+        listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
+        app,
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
     {
         fail("server", e);
     }

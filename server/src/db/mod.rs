@@ -68,7 +68,11 @@ impl Db {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            // PostgreSQL's default allows 100 clients for the whole server; six demo nodes
+            // (or several test federations) share one, so each pool stays small and lets idle
+            // connections go.
+            .max_connections(8)
+            .idle_timeout(Duration::from_secs(30))
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {

@@ -21,6 +21,7 @@ pub mod issued;
 pub mod people;
 pub mod seed;
 
+use axum::serve::ListenerExt;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -310,11 +311,16 @@ pub async fn spawn(
         let app = crate::routes::router(state.clone(), static_root.clone());
         let mut stopped = stopped.clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                })
-                .await
+            axum::serve(
+                listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                }),
+                app,
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
         });
         running.push(RunningNode { state, addr, task });
     }
