@@ -42,6 +42,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,13 +57,15 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{json, Value};
 use server::db::Backend;
 use server::state::{AppState, Clock};
-use sqlx::Row;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wallet_core::{
     CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, SecretKey, Subject,
 };
 
-use support::PG_ADMIN;
+use common::{
+    backend_name, client, cpus, drive, finish, machine, measure, ms, now, post, print_backend_end,
+    summarise, thousands, verdict, BenchDb, Measured, Target,
+};
 
 const REGIONS: [&str; 6] = ["100000", "410000", "410100", "411100", "420000", "420100"];
 /// The wallet province: device keys and consent live here.
@@ -166,72 +170,8 @@ fn holder() -> String {
         .to_string()
 }
 
-fn now() -> i64 {
-    Clock::system().now()
-}
-
 // ---------------------------------------------------------------------------------------------
 // The federation, on counted listeners.
-
-/// A database of its own for one node; dropped (PostgreSQL) or deleted (SQLite) by `cleanup`.
-#[derive(Debug)]
-struct BenchDb {
-    url: String,
-    pg_name: Option<String>,
-    dir: Option<std::path::PathBuf>,
-}
-
-impl BenchDb {
-    async fn new(backend: Backend, region: &str) -> BenchDb {
-        let prefix = format!("ecert_hops{region}");
-        match backend {
-            Backend::Sqlite => {
-                let dir = support::scratch_dir(&prefix);
-                BenchDb {
-                    url: support::sqlite_url(&dir),
-                    pg_name: None,
-                    dir: Some(dir),
-                }
-            }
-            Backend::Postgres => {
-                let (name, url) = support::create_pg_database(&prefix).await;
-                BenchDb {
-                    url,
-                    pg_name: Some(name),
-                    dir: None,
-                }
-            }
-        }
-    }
-
-    async fn cleanup(self) {
-        if let Some(name) = &self.pg_name {
-            support::drop_pg_database(name).await;
-        }
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// Whether the PostgreSQL server answers, within a few seconds.
-async fn postgres_reachable() -> Result<String, String> {
-    use sqlx::Connection;
-    let attempt = async {
-        let mut c = sqlx::PgConnection::connect(PG_ADMIN).await?;
-        let v: String = sqlx::query("SHOW server_version")
-            .fetch_one(&mut c)
-            .await?
-            .try_get(0)?;
-        c.close().await.ok();
-        Ok::<String, sqlx::Error>(v)
-    };
-    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 5 s".into()),
-    }
-}
 
 /// What a node issues and handles, as in its TOML file.
 fn node_toml(region: &str) -> String {
@@ -309,18 +249,6 @@ struct Federation {
     counters: BTreeMap<&'static str, Counter>,
 }
 
-async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = client.post(&url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "setup: POST {url}: {status} {body}");
-    body
-}
-
 impl Federation {
     async fn start(backend: Backend) -> Federation {
         // Every port is bound before any node starts, so each configuration names the others.
@@ -329,7 +257,7 @@ impl Federation {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let key = SecretKey::generate().unwrap();
-            let db = BenchDb::new(backend, region).await;
+            let db = BenchDb::new(backend, &format!("ecert_hops{region}")).await;
             bound.insert(region, (listener, addr, key, db));
         }
         // Every node lists every other: address and public key.
@@ -548,149 +476,6 @@ impl Federation {
 // ---------------------------------------------------------------------------------------------
 // Load phases.
 
-#[derive(Debug, Clone)]
-enum Target {
-    Healthz(String),
-    Retrieval {
-        counter: Counter,
-        /// Pre-signed request bodies, one per request.
-        bodies: Arc<Vec<String>>,
-    },
-}
-
-#[derive(Debug, Default)]
-struct Outcome {
-    latencies: Vec<Duration>,
-    errors: usize,
-    error_samples: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct Measured {
-    conns: usize,
-    requests: usize,
-    errors: usize,
-    error_samples: Vec<String>,
-    p50: Duration,
-    p99: Duration,
-    mean: Duration,
-    throughput: f64,
-}
-
-fn client(conns: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(conns.max(1))
-        .pool_idle_timeout(Duration::from_secs(600))
-        .tcp_nodelay(true)
-        .build()
-        .unwrap()
-}
-
-/// Runs requests `first..first + requests` of the target with `conns` workers each looping
-/// one at a time on the shared client. Returns the outcome and the wall time.
-async fn drive(
-    client: &reqwest::Client,
-    target: &Target,
-    conns: usize,
-    first: usize,
-    requests: usize,
-) -> (Outcome, Duration) {
-    let next = Arc::new(AtomicUsize::new(first));
-    let end = first + requests;
-    let started = Instant::now();
-    let mut workers = Vec::with_capacity(conns);
-    for _ in 0..conns {
-        let (next, client, target) = (next.clone(), client.clone(), target.clone());
-        workers.push(tokio::spawn(async move {
-            let mut out = Outcome {
-                latencies: Vec::with_capacity(requests / conns + 1),
-                ..Outcome::default()
-            };
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= end {
-                    break;
-                }
-                let req = match &target {
-                    Target::Healthz(url) => client.get(url),
-                    Target::Retrieval { counter, bodies } => client
-                        .post(&counter.url)
-                        .header(AUTHORIZATION, counter.auth.clone())
-                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                        .body(bodies[i].clone()),
-                };
-                let t0 = Instant::now();
-                let reply = match req.send().await {
-                    Ok(r) => {
-                        let status = r.status();
-                        r.bytes().await.map(|b| (status, b))
-                    }
-                    Err(e) => Err(e),
-                };
-                let dt = t0.elapsed();
-                match reply {
-                    Ok((status, _)) if status.is_success() => out.latencies.push(dt),
-                    Ok((status, body)) => {
-                        out.latencies.push(dt);
-                        out.errors += 1;
-                        if out.error_samples.len() < 5 {
-                            let code = serde_json::from_slice::<Value>(&body)
-                                .ok()
-                                .and_then(|v| v["code"].as_str().map(str::to_owned))
-                                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-                            out.error_samples.push(format!("{status} {code}"));
-                        }
-                    }
-                    Err(e) => {
-                        out.errors += 1;
-                        if out.error_samples.len() < 5 {
-                            out.error_samples.push(format!("transport: {e}"));
-                        }
-                    }
-                }
-            }
-            out
-        }));
-    }
-    let mut all = Outcome::default();
-    for w in workers {
-        let out = w.await.unwrap();
-        all.latencies.extend(out.latencies);
-        all.errors += out.errors;
-        all.error_samples.extend(out.error_samples);
-    }
-    all.error_samples.truncate(5);
-    (all, started.elapsed())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Percentiles of `latencies`, with throughput as `count` over `wall`.
-fn measure(conns: usize, mut latencies: Vec<Duration>, wall: Duration) -> Measured {
-    latencies.sort_unstable();
-    let mean = if latencies.is_empty() {
-        Duration::ZERO
-    } else {
-        latencies.iter().sum::<Duration>() / latencies.len() as u32
-    };
-    Measured {
-        conns,
-        requests: latencies.len(),
-        errors: 0,
-        error_samples: Vec::new(),
-        p50: percentile(&latencies, 50.0),
-        p99: percentile(&latencies, 99.0),
-        mean,
-        throughput: latencies.len() as f64 / wall.as_secs_f64(),
-    }
-}
-
 /// One load phase: an untimed warm-up at the same concurrency, then the timed requests.
 /// Returns the figures and the connections each node accepted during the timed requests.
 async fn phase(
@@ -701,20 +486,12 @@ async fn phase(
     warmup: usize,
     requests: usize,
 ) -> (Measured, BTreeMap<&'static str, usize>) {
-    let (warm, _) = drive(client, target, conns, 0, warmup).await;
+    let (warm, _) = drive(client, target, conns, 0, warmup, false).await;
     let before = fed.accepted();
-    let (timed, wall) = drive(client, target, conns, warmup, requests).await;
+    let (timed, wall) = drive(client, target, conns, warmup, requests, false).await;
     let after = fed.accepted();
-    let mut m = measure(conns, timed.latencies, wall);
-    m.requests = requests;
-    m.throughput = requests as f64 / wall.as_secs_f64();
-    m.errors = timed.errors + warm.errors;
-    m.error_samples = timed.error_samples;
-    if warm.errors > 0 {
-        m.error_samples
-            .insert(0, format!("{} error(s) in the warm-up", warm.errors));
-    }
-    if matches!(target, Target::Retrieval { .. }) && wall.as_secs() as i64 > LIFETIME - 30 {
+    let m = summarise(conns, requests, &warm, timed, wall);
+    if matches!(target, Target::Post { .. }) && wall.as_secs() as i64 > LIFETIME - 30 {
         println!(
             "warning: a retrieval phase at {conns} connection(s) took {:.0} s, near the \
              presentations' {LIFETIME} s lifetime",
@@ -796,8 +573,9 @@ async fn hop_phase(
     let mut bodies = fed.presentations(route.owner, 1 + warmup + requests);
     let counter = fed.counters[route.counter].clone();
     probe(client, &counter, bodies.remove(0), route).await;
-    let target = Target::Retrieval {
-        counter,
+    let target = Target::Post {
+        url: counter.url,
+        auth: counter.auth,
         bodies: Arc::new(bodies),
     };
     let (m, accepted) = phase(fed, client, &target, conns, warmup, requests).await;
@@ -913,15 +691,7 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
     let overwrite = syncs(plan.syncs, false).await;
 
     let fed = Federation::start(backend).await;
-    let version: String = sqlx::query(match backend {
-        Backend::Sqlite => "SELECT sqlite_version()",
-        Backend::Postgres => "SHOW server_version",
-    })
-    .fetch_one(&fed.nodes[HENAN].state.db.pool)
-    .await
-    .unwrap()
-    .try_get(0)
-    .unwrap();
+    let version = common::version(&fed.nodes[HENAN].state.db).await;
 
     let t0 = Instant::now();
     let l = tcp_round_trips(plan.tcp_rounds).await;
@@ -929,7 +699,7 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
 
     let one = client(1);
     let many = client(64);
-    let healthz = Target::Healthz(format!("{}/healthz", fed.nodes[HENAN].base));
+    let healthz = Target::Get(format!("{}/healthz", fed.nodes[HENAN].base));
     let (w1, n1, w64, n64) = (
         plan.warmup_1,
         plan.requests_1,
@@ -965,41 +735,14 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1e3)
-}
-
 fn msf(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (k, c) in s.chars().enumerate() {
-        if k > 0 && (s.len() - k) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "**not met**"
-    }
 }
 
 /// Prints one backend's tables; returns whether anything failed that is not a matter of
 /// speed (a refused request, a broken audit chain, a call to a node off the route).
 fn print_backend(r: &BackendReport, plan: Plan) -> bool {
-    let name = match r.backend {
-        Backend::Sqlite => format!("SQLite {} (WAL, synchronous=FULL)", r.version),
-        Backend::Postgres => format!("PostgreSQL {}", r.version),
-    };
+    let name = backend_name(r.backend, &r.version);
     println!("\n### {name}, six nodes\n");
     println!("References, measured in this run:\n");
     println!("| reference | connections | rounds | p50 ms | p99 ms | mean ms | rounds/s |");
@@ -1031,7 +774,7 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
         println!(
             "| {what} | {} | {} | {} | {} | {} | {:.0} |",
             conns.map_or("–".into(), |c: usize| c.to_string()),
-            thousands(m.requests),
+            thousands(m.requests as i64),
             ms(m.p50),
             ms(m.p99),
             ms(m.mean),
@@ -1049,7 +792,7 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
             p.route.hops,
             p.route.path.join(" → "),
             p.m.conns,
-            thousands(p.m.requests),
+            thousands(p.m.requests as i64),
             p.m.errors,
             ms(p.m.p50),
             ms(p.m.p99),
@@ -1127,7 +870,7 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
             p.route.hops,
             p.m.conns,
             p.inner(),
-            thousands(p.m.requests * p.route.hops),
+            thousands((p.m.requests * p.route.hops) as i64),
             verdict(per_hop <= 0.01),
         );
     }
@@ -1136,51 +879,13 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
     println!(
         "\naudit chains of the six nodes after the run: {} ({})",
         match &r.chains {
-            Ok(n) => format!("{} entries verified", thousands(*n as usize)),
+            Ok(n) => format!("{} entries verified", thousands(*n)),
             Err(e) => e.clone(),
         },
         verdict(chains_ok)
     );
-    if plan.smoke {
-        println!("\n(smoke run: the figures only show that each benchmark runs)");
-    }
-    println!("\n({} run in {:.1} s)", name, r.elapsed.as_secs_f64());
+    print_backend_end(&name, plan.smoke, r.elapsed);
     failed
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` from the system clock (days-to-civil after H. Hinnant).
-fn utc_now() -> String {
-    let secs = now();
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cpus} CPU(s) (nproc), {model}")
 }
 
 #[tokio::main]
@@ -1197,39 +902,25 @@ async fn main() {
          fdatasyncs of each kind\n- added per hop = (p50 at k hops − p50 at 0 hops) ÷ k; \
          added per hop from throughput = (1/X(k) − 1/X(0)) ÷ k",
         if smoke { "smoke" } else { "full" },
-        utc_now(),
+        common::utc_now(),
         machine(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
-        thousands(plan.requests_1),
-        thousands(plan.requests_64),
+        cpus(),
+        thousands(plan.requests_1 as i64),
+        thousands(plan.requests_64 as i64),
         plan.warmup_1,
         plan.warmup_64,
-        thousands(plan.tcp_rounds),
+        thousands(plan.tcp_rounds as i64),
         plan.syncs,
     );
-    let mut backends = vec![Backend::Sqlite];
-    match postgres_reachable().await {
-        Ok(_) => backends.push(Backend::Postgres),
-        Err(e) if smoke => println!(
-            "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the smoke run measures SQLite only."
-        ),
-        Err(e) => {
-            println!(
-                "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the full run needs it; failing."
-            );
-            std::process::exit(1);
-        }
-    }
+    let backends = common::backends(smoke).await;
     let mut failed = false;
     for backend in backends {
         let report = run_backend(backend, plan).await;
         failed |= print_backend(&report, plan);
     }
-    println!("\n(total {:.1} s)", started.elapsed().as_secs_f64());
-    if failed {
-        println!("\nFAILED: some requests were refused or an audit chain is broken (see above).");
-        std::process::exit(1);
-    }
+    finish(
+        started,
+        failed,
+        "some requests were refused or an audit chain is broken (see above).",
+    );
 }

@@ -29,12 +29,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 use server::db::audit::hex_sha256;
 use server::db::certificates::CertRow;
@@ -43,7 +44,11 @@ use server::state::{AppState, Clock};
 use sqlx::Row;
 use wallet_core::{CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, Subject};
 
-use support::PG_ADMIN;
+use common::{
+    backend_name, client, cpus, drive, finish, machine, memory, ms, now, percentile, post,
+    print_backend_end, summarise, thousands, verdict, BenchDb, Measured, Target,
+};
+
 const TOKEN: &str = "zhengzhou-amr-load-token-0001";
 const CLERK_PASSWORD: &str = "clerk-password-1";
 const PHONE: &str = "13800138000";
@@ -106,71 +111,8 @@ fn person() -> String {
         .to_string()
 }
 
-fn now() -> i64 {
-    Clock::system().now()
-}
-
 // ---------------------------------------------------------------------------------------------
 // A node on a fresh database.
-
-/// A database of its own for one run; dropped (PostgreSQL) or deleted (SQLite) by `cleanup`.
-#[derive(Debug)]
-struct BenchDb {
-    url: String,
-    pg_name: Option<String>,
-    dir: Option<std::path::PathBuf>,
-}
-
-impl BenchDb {
-    async fn new(backend: Backend) -> BenchDb {
-        match backend {
-            Backend::Sqlite => {
-                let dir = support::scratch_dir("ecert_load");
-                BenchDb {
-                    url: support::sqlite_url(&dir),
-                    pg_name: None,
-                    dir: Some(dir),
-                }
-            }
-            Backend::Postgres => {
-                let (name, url) = support::create_pg_database("ecert_load").await;
-                BenchDb {
-                    url,
-                    pg_name: Some(name),
-                    dir: None,
-                }
-            }
-        }
-    }
-
-    async fn cleanup(self) {
-        if let Some(name) = &self.pg_name {
-            support::drop_pg_database(name).await;
-        }
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// Whether the PostgreSQL server answers, within a few seconds.
-async fn postgres_reachable() -> Result<String, String> {
-    use sqlx::Connection;
-    let attempt = async {
-        let mut c = sqlx::PgConnection::connect(PG_ADMIN).await?;
-        let v: String = sqlx::query("SHOW server_version")
-            .fetch_one(&mut c)
-            .await?
-            .try_get(0)?;
-        c.close().await.ok();
-        Ok::<String, sqlx::Error>(v)
-    };
-    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 5 s".into()),
-    }
-}
 
 fn settings(url: &str) -> server::config::Settings {
     let text = format!(
@@ -239,20 +181,8 @@ impl std::fmt::Debug for Node {
     }
 }
 
-async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = client.post(&url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "setup: POST {url}: {status} {body}");
-    body
-}
-
 async fn start_node(backend: Backend) -> Node {
-    let db = BenchDb::new(backend).await;
+    let db = BenchDb::new(backend, "ecert_load").await;
     let state = server::start(settings(&db.url), Clock::system())
         .await
         .unwrap();
@@ -372,178 +302,10 @@ impl Node {
 // ---------------------------------------------------------------------------------------------
 // Load phases.
 
-#[derive(Debug, Clone)]
-enum Target {
-    Trivial,
-    /// Pre-signed request bodies, one per request.
-    Retrieval(Arc<Vec<String>>),
-}
-
-#[derive(Debug, Default)]
-struct Outcome {
-    latencies: Vec<Duration>,
-    errors: usize,
-    error_samples: Vec<String>,
-    /// Index of each acknowledged (2xx) retrieval and its reply's correlation id.
-    acked: Vec<(usize, String)>,
-}
-
 #[derive(Debug)]
 struct PhaseResult {
     route: &'static str,
-    conns: usize,
-    requests: usize,
-    errors: usize,
-    error_samples: Vec<String>,
-    p50: Duration,
-    p99: Duration,
-    mean: Duration,
-    throughput: f64,
-}
-
-fn client(conns: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(conns.max(1))
-        .pool_idle_timeout(Duration::from_secs(600))
-        .tcp_nodelay(true)
-        .build()
-        .unwrap()
-}
-
-/// Runs `requests` requests (indices `first..first + requests` of the target's bodies) with
-/// `conns` workers each looping one at a time on the shared client. Returns the outcome and
-/// the wall time.
-async fn drive(
-    node: &Node,
-    client: &reqwest::Client,
-    target: &Target,
-    conns: usize,
-    first: usize,
-    requests: usize,
-) -> (Outcome, Duration) {
-    let next = Arc::new(AtomicUsize::new(first));
-    let end = first + requests;
-    let healthz = format!("{}/healthz", node.base);
-    let retrievals = format!(
-        "{}/api/counter/cases/{}/retrievals",
-        node.base, node.case_id
-    );
-    let started = Instant::now();
-    let mut workers = Vec::with_capacity(conns);
-    for _ in 0..conns {
-        let (next, client, target) = (next.clone(), client.clone(), target.clone());
-        let (healthz, retrievals, auth) =
-            (healthz.clone(), retrievals.clone(), node.clerk_auth.clone());
-        workers.push(tokio::spawn(async move {
-            let mut out = Outcome {
-                latencies: Vec::with_capacity(requests / conns + 1),
-                ..Outcome::default()
-            };
-            let mut replies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= end {
-                    break;
-                }
-                let req = match &target {
-                    Target::Trivial => client.get(&healthz),
-                    Target::Retrieval(bodies) => client
-                        .post(&retrievals)
-                        .header(AUTHORIZATION, auth.clone())
-                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                        .body(bodies[i].clone()),
-                };
-                let t0 = Instant::now();
-                let reply = match req.send().await {
-                    Ok(r) => {
-                        let status = r.status();
-                        r.bytes().await.map(|b| (status, b))
-                    }
-                    Err(e) => Err(e),
-                };
-                let dt = t0.elapsed();
-                match reply {
-                    Ok((status, body)) if status.is_success() => {
-                        out.latencies.push(dt);
-                        if matches!(target, Target::Retrieval(_)) {
-                            replies.push((i, body));
-                        }
-                    }
-                    Ok((status, body)) => {
-                        out.latencies.push(dt);
-                        out.errors += 1;
-                        if out.error_samples.len() < 5 {
-                            let code = serde_json::from_slice::<Value>(&body)
-                                .ok()
-                                .and_then(|v| v["code"].as_str().map(str::to_owned))
-                                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-                            out.error_samples.push(format!("{status} {code}"));
-                        }
-                    }
-                    Err(e) => {
-                        out.errors += 1;
-                        if out.error_samples.len() < 5 {
-                            out.error_samples.push(format!("transport: {e}"));
-                        }
-                    }
-                }
-            }
-            // Parsed after the loop so the client's JSON work stays out of the phase.
-            (out, replies)
-        }));
-    }
-    let mut all = Outcome::default();
-    let mut replies = Vec::new();
-    for w in workers {
-        let (out, r) = w.await.unwrap();
-        all.latencies.extend(out.latencies);
-        all.errors += out.errors;
-        all.error_samples.extend(out.error_samples);
-        replies.extend(r);
-    }
-    let wall = started.elapsed();
-    for (i, body) in replies {
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        all.acked
-            .push((i, v["correlation_id"].as_str().unwrap().to_owned()));
-    }
-    all.error_samples.truncate(5);
-    (all, wall)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn summarise(
-    route: &'static str,
-    conns: usize,
-    requests: usize,
-    outcome: &Outcome,
-    wall: Duration,
-) -> PhaseResult {
-    let mut l = outcome.latencies.clone();
-    l.sort_unstable();
-    let mean = if l.is_empty() {
-        Duration::ZERO
-    } else {
-        l.iter().sum::<Duration>() / l.len() as u32
-    };
-    PhaseResult {
-        route,
-        conns,
-        requests,
-        errors: outcome.errors,
-        error_samples: outcome.error_samples.clone(),
-        p50: percentile(&l, 50.0),
-        p99: percentile(&l, 99.0),
-        mean,
-        throughput: requests as f64 / wall.as_secs_f64(),
-    }
+    m: Measured,
 }
 
 /// Everything acknowledged so far, to check on disk after the phases.
@@ -566,29 +328,35 @@ async fn phase(
     let (target, nonces) = if retrieval {
         // Signed just before the phase: every presentation lives `LIFETIME` seconds from now.
         let (bodies, nonces) = node.presentations(warmup + requests);
-        (Target::Retrieval(Arc::new(bodies)), nonces)
+        let target = Target::Post {
+            url: format!(
+                "{}/api/counter/cases/{}/retrievals",
+                node.base, node.case_id
+            ),
+            auth: node.clerk_auth.clone(),
+            bodies: Arc::new(bodies),
+        };
+        (target, nonces)
     } else {
-        (Target::Trivial, Vec::new())
+        (Target::Get(format!("{}/healthz", node.base)), Vec::new())
     };
-    let (warm, _) = drive(node, client, &target, conns, 0, warmup).await;
-    let (timed, wall) = drive(node, client, &target, conns, warmup, requests).await;
-    for (i, correlation) in warm.acked.iter().chain(&timed.acked) {
-        acked
-            .retrievals
-            .push((nonces[*i].clone(), correlation.clone()));
+    let (warm, _) = drive(client, &target, conns, 0, warmup, retrieval).await;
+    let (timed, wall) = drive(client, &target, conns, warmup, requests, retrieval).await;
+    // Every acknowledged retrieval, by the nonce it consumed and its reply's correlation id.
+    for (i, body) in warm.replies.iter().chain(&timed.replies) {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        let correlation = v["correlation_id"].as_str().unwrap().to_owned();
+        acked.retrievals.push((nonces[*i].clone(), correlation));
     }
     let route = if retrieval {
         "POST /api/counter/cases/{id}/retrievals"
     } else {
         "GET /healthz"
     };
-    let mut result = summarise(route, conns, requests, &timed, wall);
-    if warm.errors > 0 {
-        result
-            .error_samples
-            .insert(0, format!("{} error(s) in the warm-up", warm.errors));
-        result.errors += warm.errors;
-    }
+    let result = PhaseResult {
+        route,
+        m: summarise(conns, requests, &warm, timed, wall),
+    };
     if wall.as_secs() as i64 > LIFETIME - 30 {
         println!(
             "warning: the {route} phase at {conns} connection(s) took {:.0} s, near the \
@@ -831,15 +599,7 @@ struct BackendReport {
 async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
     let started = Instant::now();
     let node = start_node(backend).await;
-    let version: String = sqlx::query(match backend {
-        Backend::Sqlite => "SELECT sqlite_version()",
-        Backend::Postgres => "SHOW server_version",
-    })
-    .fetch_one(&node.state.db.pool)
-    .await
-    .unwrap()
-    .try_get(0)
-    .unwrap();
+    let version = common::version(&node.state.db).await;
     let mut acked = Acked::default();
     let one = client(1);
     let many = client(64);
@@ -894,41 +654,10 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1e3)
-}
-
-fn thousands(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (k, c) in s.chars().enumerate() {
-        if k > 0 && (s.len() - k) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "**not met**"
-    }
-}
-
 /// Prints one backend's tables; returns whether anything failed that is not a matter of speed
 /// (a non-2xx reply, an acknowledged retrieval missing on disk, a broken audit chain).
 fn print_backend(r: &BackendReport, plan: Plan) -> bool {
-    let name = match r.backend {
-        Backend::Sqlite => format!("SQLite {} (WAL, synchronous=FULL)", r.version),
-        Backend::Postgres => format!("PostgreSQL {}", r.version),
-    };
+    let name = backend_name(r.backend, &r.version);
     println!("\n### {name}\n");
     println!("| route | connections | requests | errors | p50 ms | p99 ms | mean ms | throughput req/s |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -936,24 +665,24 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
             p.route,
-            p.conns,
-            thousands(p.requests as i64),
-            p.errors,
-            ms(p.p50),
-            ms(p.p99),
-            ms(p.mean),
-            p.throughput
+            p.m.conns,
+            thousands(p.m.requests as i64),
+            p.m.errors,
+            ms(p.m.p50),
+            ms(p.m.p99),
+            ms(p.m.mean),
+            p.m.throughput
         );
     }
     let mut failed = false;
     for p in &r.phases {
-        if p.errors > 0 {
+        if p.m.errors > 0 {
             failed = true;
             println!(
                 "\nerrors in {} at {} connection(s): {}",
                 p.route,
-                p.conns,
-                p.error_samples.join("; ")
+                p.m.conns,
+                p.m.error_samples.join("; ")
             );
         }
     }
@@ -977,8 +706,8 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
     );
 
     let [h1, r1, h64, r64] = [&r.phases[0], &r.phases[1], &r.phases[2], &r.phases[3]];
-    let gap = r1.p50.as_secs_f64() * 1e3 - h1.p50.as_secs_f64() * 1e3;
-    let share = r64.throughput / h64.throughput;
+    let gap = r1.m.p50.as_secs_f64() * 1e3 - h1.m.p50.as_secs_f64() * 1e3;
+    let share = r64.m.throughput / h64.m.throughput;
     let d = &r.durability;
     let durable = d.complete == d.acknowledged;
     let chain_ok = d.chain.is_ok();
@@ -988,15 +717,15 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
     println!("|---|---:|---:|---|");
     println!(
         "| retrieval p50 − /healthz p50, 1 connection | {gap:+.3} ms ({} − {}) | ≤ +0.200 ms | {} |",
-        ms(r1.p50),
-        ms(h1.p50),
+        ms(r1.m.p50),
+        ms(h1.m.p50),
         verdict(gap <= 0.2)
     );
     println!(
         "| retrieval ÷ /healthz throughput, 64 connections | {:.1} % ({:.0} ÷ {:.0} req/s) | ≥ 25 % | {} |",
         share * 100.0,
-        r64.throughput,
-        h64.throughput,
+        r64.m.throughput,
+        h64.m.throughput,
         verdict(share >= 0.25)
     );
     println!(
@@ -1023,54 +752,8 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
         ms(r.large.median),
         ms(r.small.median),
     );
-    if plan.smoke {
-        println!("\n(smoke run: the figures only show that each benchmark runs)");
-    }
-    println!("\n({} run in {:.1} s)", name, r.elapsed.as_secs_f64());
+    print_backend_end(&name, plan.smoke, r.elapsed);
     failed
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` from the system clock (days-to-civil after H. Hinnant).
-fn utc_now() -> String {
-    let secs = now();
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| format!(", {:.1} GiB RAM", kb / 1024.0 / 1024.0))
-        .unwrap_or_default();
-    format!("{cpus} CPU(s) (nproc), {model}{mem}")
 }
 
 #[tokio::main]
@@ -1085,11 +768,9 @@ async fn main() {
          {} requests at 1 connection, {} at 64 (after {} / {} warm-up); look-ups: {} at {} and \
          at {} certificates",
         if smoke { "smoke" } else { "full" },
-        utc_now(),
-        machine(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
+        common::utc_now(),
+        machine() + &memory(),
+        cpus(),
         thousands(plan.requests_1 as i64),
         thousands(plan.requests_64 as i64),
         plan.warmup_1,
@@ -1098,29 +779,15 @@ async fn main() {
         thousands(plan.rows_small as i64),
         thousands(plan.rows_large as i64),
     );
-    let mut backends = vec![Backend::Sqlite];
-    match postgres_reachable().await {
-        Ok(_) => backends.push(Backend::Postgres),
-        Err(e) if smoke => println!(
-            "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the smoke run measures SQLite only."
-        ),
-        Err(e) => {
-            println!(
-                "\nPostgreSQL is unreachable at {PG_ADMIN} ({e}): the full run needs it; failing."
-            );
-            std::process::exit(1);
-        }
-    }
+    let backends = common::backends(smoke).await;
     let mut failed = false;
     for backend in backends {
         let report = run_backend(backend, plan).await;
         failed |= print_backend(&report, plan);
     }
-    println!("\n(total {:.1} s)", started.elapsed().as_secs_f64());
-    if failed {
-        println!(
-            "\nFAILED: some requests were refused or acknowledged writes are missing (see above)."
-        );
-        std::process::exit(1);
-    }
+    finish(
+        started,
+        failed,
+        "some requests were refused or acknowledged writes are missing (see above).",
+    );
 }
