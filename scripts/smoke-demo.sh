@@ -5,7 +5,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo build --locked --release -q -p server
+# The debug build: the native tests have just built it (dependencies are optimised in every
+# profile), so the smoke test adds no second full compile.
+cargo build --locked -q -p server
 offsets=(0 410 411 412 420 421)
 regions=(100000 410000 410100 411100 420000 420100)
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -19,7 +21,7 @@ done
 [[ -n "$base" ]] || { echo "no free base port found" >&2; exit 1; }
 data=$(mktemp -d)
 log="$data/demo.log"
-./target/release/server demo --base-port "$base" --data-dir "$data/demo" >"$log" 2>&1 &
+./target/debug/server demo --base-port "$base" --data-dir "$data/demo" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for i in "${!offsets[@]}"; do
