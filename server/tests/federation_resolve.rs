@@ -165,40 +165,52 @@ async fn citizen(f: &Federation, id: &str, name: &str, phone: &str) -> (String, 
     (token, key)
 }
 
-async fn clerk(f: &Federation) -> String {
-    let (status, body) = f
-        .post(
-            "411100",
-            "/api/staff/login",
-            None,
-            &json!({"id": "lh-clerk-01", "password": CLERK_PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
+/// The Luohe clerk with a case open for the crane registration matter.
+struct Counter {
+    clerk: String,
+    case: String,
 }
 
-async fn open_case(f: &Federation, clerk: &str) -> String {
-    let (status, body) = f
-        .post(
-            "411100",
-            "/api/counter/cases",
-            Some(clerk),
-            &json!({"matter": CRANE_MATTER}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["case"]["id"].as_str().unwrap().to_owned()
-}
+impl Counter {
+    async fn open(f: &Federation) -> Counter {
+        let (status, body) = f
+            .post(
+                "411100",
+                "/api/staff/login",
+                None,
+                &json!({"id": "lh-clerk-01", "password": CLERK_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let clerk = body["access_token"].as_str().unwrap().to_owned();
+        let (status, body) = f
+            .post(
+                "411100",
+                "/api/counter/cases",
+                Some(&clerk),
+                &json!({"matter": CRANE_MATTER}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let case = body["case"]["id"].as_str().unwrap().to_owned();
+        Counter { clerk, case }
+    }
 
-async fn scan(f: &Federation, clerk: &str, case: &str, text: &str) -> (u16, Value) {
-    f.post(
-        "411100",
-        &format!("/api/counter/cases/{case}/retrievals"),
-        Some(clerk),
-        &json!({"text": text}),
-    )
-    .await
+    /// Scans what a scanner typed.
+    async fn scan_text(&self, f: &Federation, text: &str) -> (u16, Value) {
+        f.post(
+            "411100",
+            &format!("/api/counter/cases/{}/retrievals", self.case),
+            Some(&self.clerk),
+            &json!({"text": text}),
+        )
+        .await
+    }
+
+    /// Scans a fresh code signed on `key` for `subject`.
+    async fn scan(&self, f: &Federation, key: &DeviceKey, subject: Subject) -> (u16, Value) {
+        self.scan_text(f, &show(f, key, subject)).await
+    }
 }
 
 /// The region's audit entries under one correlation id, after checking its whole chain.
@@ -269,11 +281,10 @@ async fn scenario_1(backend: Backend) {
     let (_, staffer_key) = citizen(&f, &staffer(), "李娜", "13900139000").await;
     // The holder grants the Luohe enterprise's staffer the crane matter for one day.
     let grant = grant_for_crane(&f, &holder_token, &holder_key, &cert).await;
-    let clerk = clerk(&f).await;
-    let case = open_case(&f, &clerk).await;
+    let counter = Counter::open(&f).await;
     // The staffer shows the code at the Luohe counter.
     let text = show(&f, &staffer_key, Subject::Grant(grant));
-    let (status, got) = scan(&f, &clerk, &case, &text).await;
+    let (status, got) = counter.scan_text(&f, &text).await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(got["path"], json!(["411100", "410000", "410100"]));
     assert_eq!(got["consent_by"], "410000");
@@ -302,7 +313,7 @@ async fn scenario_1(backend: Backend) {
     assert_eq!(status, 200, "{usage}");
     assert!(usage.to_string().contains(cert.as_str()), "{usage}");
     // The same code again is a replay.
-    let (status, again) = scan(&f, &clerk, &case, &text).await;
+    let (status, again) = counter.scan_text(&f, &text).await;
     assert_eq!(
         (status, again["code"].as_str()),
         (400, Some("presentation_replayed"))
@@ -317,13 +328,7 @@ async fn scenario_1(backend: Backend) {
         )
         .await;
     assert!(status == 204 || status == 200, "{status} {body}");
-    let (status, refused) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &staffer_key, Subject::Grant(grant)),
-    )
-    .await;
+    let (status, refused) = counter.scan(&f, &staffer_key, Subject::Grant(grant)).await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (400, Some("grant_revoked"))
@@ -335,15 +340,8 @@ async fn a_wuhan_certificate_shown_in_luohe_resolves_through_the_national_node()
     let f = federation(Backend::Sqlite).await;
     let cert = issue(&f, "420100", &holder()).await;
     let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
-    let clerk = clerk(&f).await;
-    let case = open_case(&f, &clerk).await;
-    let (status, got) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &key, Subject::Certificate(cert)),
-    )
-    .await;
+    let counter = Counter::open(&f).await;
+    let (status, got) = counter.scan(&f, &key, Subject::Certificate(cert)).await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(
         got["path"],
@@ -360,26 +358,15 @@ async fn a_luohe_certificate_at_a_luohe_counter_is_consented_at_henan_and_delive
     let f = federation(Backend::Sqlite).await;
     let cert = issue(&f, "411100", &holder()).await;
     let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
-    let clerk = clerk(&f).await;
-    let case = open_case(&f, &clerk).await;
-    let (status, got) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &key, Subject::Certificate(cert.clone())),
-    )
-    .await;
+    let counter = Counter::open(&f).await;
+    let (status, got) = counter
+        .scan(&f, &key, Subject::Certificate(cert.clone()))
+        .await;
     assert_eq!(status, 201, "{got}");
     assert_eq!(got["path"], json!(["411100", "410000", "411100"]));
     // Someone else's device cannot show the holder's certificate.
     let (_, other) = citizen(&f, &staffer(), "李娜", "13900139000").await;
-    let (status, refused) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &other, Subject::Certificate(cert)),
-    )
-    .await;
+    let (status, refused) = counter.scan(&f, &other, Subject::Certificate(cert)).await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (400, Some("presenter_not_holder"))
@@ -391,17 +378,10 @@ async fn a_province_that_is_down_is_named_at_the_counter_within_the_budget() {
     let mut f = federation(Backend::Sqlite).await;
     let cert = issue(&f, "410100", &holder()).await;
     let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
-    let clerk = clerk(&f).await;
-    let case = open_case(&f, &clerk).await;
+    let counter = Counter::open(&f).await;
     f.stop("410000").await;
     let started = Instant::now();
-    let (status, got) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &key, Subject::Certificate(cert)),
-    )
-    .await;
+    let (status, got) = counter.scan(&f, &key, Subject::Certificate(cert)).await;
     assert_eq!(status, 503, "{got}");
     assert_eq!(got["code"], "tier_unreachable");
     assert!(got["title"].as_str().unwrap().contains("河南省"), "{got}");
@@ -414,16 +394,9 @@ async fn a_province_that_hangs_times_out_and_is_named_before_the_counter_gives_u
     f.hang("410000").await;
     let cert = issue(&f, "410100", &holder()).await;
     let key = DeviceKey::generate().unwrap();
-    let clerk = clerk(&f).await;
-    let case = open_case(&f, &clerk).await;
+    let counter = Counter::open(&f).await;
     let started = Instant::now();
-    let (status, got) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &key, Subject::Certificate(cert)),
-    )
-    .await;
+    let (status, got) = counter.scan(&f, &key, Subject::Certificate(cert)).await;
     let waited = started.elapsed();
     assert_eq!(
         (status, got["code"].as_str()),
@@ -447,16 +420,9 @@ async fn a_city_that_hangs_behind_the_province_is_the_tier_named() {
     f.hang("410100").await;
     let cert: CertId = CertId::generate(CRANE_TYPE, &dept("410100").parse().unwrap(), 1).unwrap();
     let (_, key) = citizen(&f, &holder(), "张伟", "13800138000").await;
-    let clerk = clerk(&f).await;
-    let case = open_case(&f, &clerk).await;
+    let counter = Counter::open(&f).await;
     let started = Instant::now();
-    let (status, got) = scan(
-        &f,
-        &clerk,
-        &case,
-        &show(&f, &key, Subject::Certificate(cert)),
-    )
-    .await;
+    let (status, got) = counter.scan(&f, &key, Subject::Certificate(cert)).await;
     assert_eq!(
         (status, got["code"].as_str()),
         (504, Some("tier_timeout")),

@@ -167,6 +167,15 @@ fn bad(code: &'static str, title: &'static str, detail: impl Into<String>) -> Ap
     ApiError::bad(code, title, detail)
 }
 
+fn routing_loop(region: String) -> ApiError {
+    bad("routing_loop", "调阅请求出现循环转发", region)
+}
+
+/// A consent that does not verify at the node receiving it.
+fn consent_invalid(why: &str) -> ApiError {
+    bad("consent_invalid", "授权核验结果无法验证", why.to_owned())
+}
+
 /// Handles one retrieval at this node: the counter's node calls it with an empty path, the
 /// federation route with the caller's request.
 pub async fn resolve(
@@ -209,6 +218,11 @@ impl Walk<'_> {
         self.s.settings.region
     }
 
+    /// The error naming a neighbour (or a tier behind it) that failed.
+    fn tier(&self, kind: TierFailure, region: RegionCode) -> ApiError {
+        tier_error(kind, region, &self.s.federation.registry.name_of(region))
+    }
+
     async fn run(&mut self) -> Result<Step, ApiError> {
         let req = self.req;
         if req.path.len() >= MAX_PATH {
@@ -219,11 +233,7 @@ impl Walk<'_> {
             ));
         }
         if req.path.contains(&self.own()) {
-            return Err(bad(
-                "routing_loop",
-                "调阅请求出现循环转发",
-                self.own().to_string(),
-            ));
+            return Err(routing_loop(self.own().to_string()));
         }
         let p = Presentation::decode_text(&req.presentation).map_err(rule)?;
         let mut path = req.path.clone();
@@ -233,9 +243,8 @@ impl Walk<'_> {
         let consent = match &req.consent {
             Some(env) => self.received_consent(env, &p).await?,
             None => {
-                let here = p.resolve_at == self.own()
-                    || self.s.federation.registry.next_hop(p.resolve_at) == NextHop::Here;
-                if here {
+                // `Here` also when no node below stands for `resolve_at`.
+                if self.s.federation.registry.next_hop(p.resolve_at) == NextHop::Here {
                     self.local_consent(&p).await?
                 } else {
                     let next = self.neighbour_towards(p.resolve_at, &path)?;
@@ -251,11 +260,7 @@ impl Walk<'_> {
                         } => {
                             // Only the node we asked may hand a consent back to us.
                             if back.last() != Some(&next) {
-                                return Err(tier_error(
-                                    TierFailure::BadAnswer,
-                                    next,
-                                    &self.s.federation.registry.name_of(next),
-                                ));
+                                return Err(self.tier(TierFailure::BadAnswer, next));
                             }
                             path = back;
                             path.push(self.own());
@@ -284,11 +289,7 @@ impl Walk<'_> {
                 // can be handed back (the asking node then delivers).
                 match (&consent.envelope, consent.by == self.own()) {
                     (Some(env), true) => Ok(Step::Consented(env.clone(), path)),
-                    _ => Err(bad(
-                        "routing_loop",
-                        "调阅请求出现循环转发",
-                        next.to_string(),
-                    )),
+                    _ => Err(routing_loop(next.to_string())),
                 }
             }
             NextHop::Peer(next) => {
@@ -308,18 +309,10 @@ impl Walk<'_> {
                         let served = self.check_served(served, Some(&cert_id), &p)?;
                         Ok(Step::Served(served))
                     }
-                    HopResponse::Consented { .. } => Err(tier_error(
-                        TierFailure::BadAnswer,
-                        next,
-                        &self.s.federation.registry.name_of(next),
-                    )),
+                    HopResponse::Consented { .. } => Err(self.tier(TierFailure::BadAnswer, next)),
                 }
             }
-            NextHop::NoRoute(region) => Err(tier_error(
-                TierFailure::NotRegistered,
-                region,
-                &self.s.federation.registry.name_of(region),
-            )),
+            NextHop::NoRoute(region) => Err(self.tier(TierFailure::NotRegistered, region)),
         }
     }
 
@@ -329,17 +322,9 @@ impl Walk<'_> {
         path: &[RegionCode],
     ) -> Result<RegionCode, ApiError> {
         match self.s.federation.registry.next_hop(target) {
-            NextHop::Peer(next) if path.contains(&next) => Err(bad(
-                "routing_loop",
-                "调阅请求出现循环转发",
-                next.to_string(),
-            )),
+            NextHop::Peer(next) if path.contains(&next) => Err(routing_loop(next.to_string())),
             NextHop::Peer(next) => Ok(next),
-            NextHop::NoRoute(region) => Err(tier_error(
-                TierFailure::NotRegistered,
-                region,
-                &self.s.federation.registry.name_of(region),
-            )),
+            NextHop::NoRoute(region) => Err(self.tier(TierFailure::NotRegistered, region)),
             NextHop::Here => Err(ApiError::internal(std::io::Error::other(
                 "no neighbour towards this node itself",
             ))),
@@ -511,9 +496,8 @@ impl Walk<'_> {
         p: &Presentation,
     ) -> Result<Consent, ApiError> {
         let now = self.s.clock.now();
-        let refused = |why: &str| bad("consent_invalid", "授权核验结果无法验证", why.to_owned());
         if env.from != p.resolve_at && !p.resolve_at.is_under(env.from) {
-            return Err(refused(
+            return Err(consent_invalid(
                 "the consent is not from the code's wallet province",
             ));
         }
@@ -522,24 +506,26 @@ impl Walk<'_> {
             .federation
             .registry
             .key(env.from, env.signer, env.sent_at)
-            .ok_or_else(|| refused("signed by an unknown or retired key"))?;
+            .ok_or_else(|| consent_invalid("signed by an unknown or retired key"))?;
         let payload = env.verify_signature(key).map_err(rule)?;
         let facts: ConsentFacts =
-            serde_json::from_str(payload).map_err(|_| refused("unreadable consent"))?;
+            serde_json::from_str(payload).map_err(|_| consent_invalid("unreadable consent"))?;
         if facts.correlation_id != self.req.correlation_id
             || facts.presentation != hex_sha256(&p.encode())
             || facts.matter != self.req.origin.matter
             || now - env.sent_at > super::client::COUNTER_BUDGET.as_secs() as i64 + 5
         {
-            return Err(refused("the consent is for another code, matter or time"));
+            return Err(consent_invalid(
+                "the consent is for another code, matter or time",
+            ));
         }
         let grant = match (&facts.grant, &facts.signer) {
             (Some(token), Some(signer)) => Some((
-                Grant::try_from(token.clone()).map_err(|_| refused("unreadable grant"))?,
+                Grant::try_from(token.clone()).map_err(|_| consent_invalid("unreadable grant"))?,
                 signer.terms.resident_id.clone(),
             )),
             (None, None) => None,
-            _ => return Err(refused("a grant without its signer")),
+            _ => return Err(consent_invalid("a grant without its signer")),
         };
         Ok(Consent {
             cert_id: facts.cert_id.clone(),
@@ -676,35 +662,24 @@ impl Walk<'_> {
         consent: &Consent,
         now: i64,
     ) -> Result<(), ApiError> {
-        let facts = consent.facts.as_ref().ok_or_else(|| {
-            bad(
-                "consent_invalid",
-                "授权核验结果无法验证",
-                "unsigned consent",
-            )
-        })?;
+        let facts = consent
+            .facts
+            .as_ref()
+            .ok_or_else(|| consent_invalid("unsigned consent"))?;
         let registry = &self.s.federation.registry;
         let province_key = |b: &DeviceBinding| {
             if b.terms.province != consent.by {
-                return Err(bad(
-                    "consent_invalid",
-                    "授权核验结果无法验证",
-                    "binding by another province",
-                ));
+                return Err(consent_invalid("binding by another province"));
             }
             // The province signs bindings afresh with its current key when it checks consent.
             let key = registry
                 .key(consent.by, b.signer, now)
-                .ok_or_else(|| bad("consent_invalid", "授权核验结果无法验证", "binding key"))?;
+                .ok_or_else(|| consent_invalid("binding key"))?;
             b.verify(key).map_err(rule)
         };
         province_key(&facts.presenter)?;
         if facts.presenter.terms.device_key.key_id() != p.presenter {
-            return Err(bad(
-                "consent_invalid",
-                "授权核验结果无法验证",
-                "the code was signed by another device",
-            ));
+            return Err(consent_invalid("the code was signed by another device"));
         }
         p.verify(&facts.presenter.terms.device_key, now)
             .map_err(rule)?;
@@ -713,17 +688,11 @@ impl Walk<'_> {
             let signer = facts
                 .signer
                 .as_ref()
-                .ok_or_else(|| bad("consent_invalid", "授权核验结果无法验证", "no signer"))?;
+                .ok_or_else(|| consent_invalid("no signer"))?;
             province_key(signer)?;
             match &p.subject {
                 Subject::Grant(g) if *g == grant.terms.id => {}
-                _ => {
-                    return Err(bad(
-                        "consent_invalid",
-                        "授权核验结果无法验证",
-                        "the code presents another grant",
-                    ))
-                }
+                _ => return Err(consent_invalid("the code presents another grant")),
             }
             grant
                 .verify_use(
@@ -734,11 +703,7 @@ impl Walk<'_> {
                 )
                 .map_err(rule)?;
         } else if !matches!(&p.subject, Subject::Certificate(id) if id.as_str() == facts.cert_id) {
-            return Err(bad(
-                "consent_invalid",
-                "授权核验结果无法验证",
-                "the code presents another certificate",
-            ));
+            return Err(consent_invalid("the code presents another certificate"));
         }
         Ok(())
     }
@@ -754,10 +719,7 @@ impl Walk<'_> {
     ) -> Result<Box<Served>, ApiError> {
         let registry = &self.s.federation.registry;
         let from = served.path.get(self.req.path.len() + 1).copied();
-        let invalid = || {
-            let next = from.unwrap_or(self.own());
-            tier_error(TierFailure::BadAnswer, next, &registry.name_of(next))
-        };
+        let invalid = || self.tier(TierFailure::BadAnswer, from.unwrap_or(self.own()));
         let t = &served.receipt.terms;
         let owner_key = registry
             .key(t.owner, served.receipt.signer, t.retrieved_at)
