@@ -6,39 +6,25 @@ use super::cases::RecordError;
 use super::Db;
 
 impl Db {
-    /// Records a service token's id; `false` if it was already recorded (a replay). Ids of
-    /// tokens that can no longer verify are dropped on the way.
+    /// Records a service token's id; `false` if it was already recorded (a replay).
     pub async fn accept_service_token(
         &self,
         jti: &str,
         issuer: &str,
         expires_at: i64,
-        now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "INSERT INTO service_tokens (jti, issuer, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(jti)
-        .bind(issuer)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        // Cheap housekeeping on one call in 64, so the table stays the size of a minute.
-        if jti.as_bytes().first().is_some_and(|b| b % 64 == 0) {
-            sqlx::query("DELETE FROM service_tokens WHERE expires_at < $1")
-                .bind(now - 60)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        record_token(&mut conn, jti, issuer, expires_at).await
     }
 
-    pub async fn service_token_count(&self) -> Result<i64, sqlx::Error> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM service_tokens")
-            .fetch_one(&self.pool)
+    /// Drops the ids of tokens that expired before `before`: such a token fails its expiry
+    /// check before replay is even asked, so its id protects nothing any more.
+    pub async fn forget_service_tokens(&self, before: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM service_tokens WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
             .await?;
-        row.try_get("n")
+        Ok(done.rows_affected())
     }
 }
 

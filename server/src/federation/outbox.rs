@@ -86,12 +86,19 @@ pub fn backoff(attempts: i64) -> i64 {
 
 async fn run(p: Pusher) {
     let mut last_prune = i64::MIN;
+    let mut last_token_prune = i64::MIN;
     loop {
         let now = p.clock.now();
         if now.saturating_sub(last_prune) > 3600 {
             last_prune = now;
             if let Err(e) = p.db.prune_outbox(now - KEEP_DELIVERED).await {
                 tracing::warn!(error = %e, "outbox: pruning delivered events failed");
+            }
+        }
+        if now.saturating_sub(last_token_prune) >= 60 {
+            last_token_prune = now;
+            if let Err(e) = p.db.forget_service_tokens(now - 60).await {
+                tracing::warn!(error = %e, "forgetting expired service-token ids failed");
             }
         }
         if let Err(e) = p.db.enqueue_expiries(now, CLAIM).await {

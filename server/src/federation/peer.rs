@@ -65,7 +65,7 @@ async fn authenticate(parts: &Parts, s: &AppState, record: bool) -> Result<PeerC
             if record
                 && !s
                     .db
-                    .accept_service_token(&claims.jti, &claims.iss, claims.exp, now)
+                    .accept_service_token(&claims.jti, &claims.iss, claims.exp)
                     .await?
             {
                 s.db.audit(&refuse(ServiceTokenError::Replayed, &claims.iss))
