@@ -10,7 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
-step() { printf '\n== %s ==\n' "$*" >&2; }
+started=$SECONDS
+step() { printf '\n== %s == (%dm%02ds in)\n' "$*" $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) >&2; }
 
 step "installing missing tools"
 scripts/install-deps.sh

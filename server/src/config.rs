@@ -177,6 +177,8 @@ struct RawSettings {
     #[serde(default)]
     matters: Vec<crate::db::cases::Matter>,
     #[serde(default)]
+    directory: Vec<crate::db::cases::DirectoryMatter>,
+    #[serde(default)]
     enterprises: Vec<EnterpriseSettings>,
     #[serde(default)]
     sms: Provider,
@@ -203,6 +205,9 @@ pub struct Settings {
     pub cert_types: Vec<CertTypeSettings>,
     pub staff: Vec<StaffSettings>,
     pub matters: Vec<crate::db::cases::Matter>,
+    /// At a province: the matters its cities' counters handle (省级事项目录), which the wallet
+    /// offers when a holder names a grant's matters.
+    pub directory: Vec<crate::db::cases::DirectoryMatter>,
     pub enterprises: Vec<EnterpriseSettings>,
     pub sms: Provider,
     pub liveness: Provider,
@@ -358,7 +363,11 @@ impl Settings {
                     .map_err(|err| invalid("enterprises.legal_rep_id/admins", err))?;
             }
         }
-        for m in &raw.matters {
+        for m in raw
+            .matters
+            .iter()
+            .chain(raw.directory.iter().map(|d| &d.matter))
+        {
             if m.code.is_empty()
                 || m.code.len() > 64
                 || !m
@@ -369,6 +378,18 @@ impl Settings {
                 return Err(invalid(
                     "matters.code",
                     format!("{:?}: 1 to 64 letters, digits, '-', '_' or '.'", m.code),
+                ));
+            }
+        }
+        for d in &raw.directory {
+            let at: RegionCode = d
+                .region
+                .parse()
+                .map_err(|e| invalid("directory.region", e))?;
+            if !at.is_under(region) {
+                return Err(invalid(
+                    "directory.region",
+                    format!("{at} is not under this node's region {region}"),
                 ));
             }
         }
@@ -410,6 +431,7 @@ impl Settings {
             cert_types: raw.cert_types,
             staff: raw.staff,
             matters: raw.matters,
+            directory: raw.directory,
             enterprises: raw.enterprises,
             sms: raw.sms,
             liveness: raw.liveness,

@@ -97,6 +97,9 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
     for m in &settings.matters {
         db.upsert_matter(m).await?;
     }
+    for m in &settings.directory {
+        db.upsert_directory_matter(m).await?;
+    }
     for st in &settings.staff {
         let password_hash = auth::secrets::hash_password(st.password.expose())?;
         db.upsert_staff(&db::accounts::StaffRow {

@@ -278,6 +278,12 @@ async fn check_matters(nodes: &BTreeMap<String, AppState>) {
     assert_eq!(material(loan, "营业执照"), Some(LICENCE.code().unwrap()));
     let henan = nodes[HENAN].db.matters().await.unwrap();
     assert_eq!(henan.len(), 5);
+    // The province's directory lists its cities' matters for the wallet's grant form; its own
+    // counters still handle only the five above.
+    let directory = nodes[HENAN].db.directory_matters().await.unwrap();
+    assert_eq!(directory.len(), luohe.len());
+    assert!(directory.iter().all(|d| d.region == LUOHE));
+    assert!(directory.iter().any(|d| d.matter.code == CRANE_MATTER));
     for code in CONSTRUCTION_MATTERS {
         assert_eq!(
             material(matter(&henan, code), "营业执照"),

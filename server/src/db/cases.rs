@@ -16,6 +16,14 @@ pub struct Material {
     pub fields: Vec<String>,
 }
 
+/// A matter of the province's directory, handled at the counters of the node `region`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DirectoryMatter {
+    pub region: String,
+    #[serde(flatten)]
+    pub matter: Matter,
+}
+
 /// 政务服务事项.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Matter {
@@ -183,6 +191,40 @@ impl Db {
             materials: serde_json::from_str(&materials)
                 .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         })
+    }
+
+    pub async fn upsert_directory_matter(&self, m: &DirectoryMatter) -> Result<(), sqlx::Error> {
+        let materials = serde_json::to_string(&m.matter.materials)
+            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "INSERT INTO matter_directory (code, region, name, department, materials)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (code) DO UPDATE SET region = excluded.region, name = excluded.name,
+               department = excluded.department, materials = excluded.materials",
+        )
+        .bind(&m.matter.code)
+        .bind(&m.region)
+        .bind(&m.matter.name)
+        .bind(&m.matter.department)
+        .bind(materials)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The directory's matters (handled at other nodes of the province), by code.
+    pub async fn directory_matters(&self) -> Result<Vec<DirectoryMatter>, sqlx::Error> {
+        sqlx::query("SELECT * FROM matter_directory ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DirectoryMatter {
+                    region: r.try_get("region")?,
+                    matter: Self::matter_from(r)?,
+                })
+            })
+            .collect()
     }
 
     pub async fn matter(&self, code: &str) -> Result<Option<Matter>, sqlx::Error> {

@@ -9,7 +9,7 @@ use super::people::{
     Dept, HA_HUD, LH_CA, LH_EE, LH_HF, LH_HRSS, LH_HUD, SAMR, WH_AMR, ZZ_AMR, ZZ_NRP,
 };
 use super::{HENAN, LUOHE};
-use crate::db::cases::{Material, Matter};
+use crate::db::cases::{DirectoryMatter, Material, Matter};
 
 /// One field of a type's schema: name, required, publicly disclosable.
 pub type FieldDef = (&'static str, bool, bool);
@@ -239,6 +239,22 @@ pub fn matters(region: &str) -> Result<Vec<Matter>, IdError> {
         HENAN => henan_matters(),
         _ => Ok(Vec::new()),
     }
+}
+
+/// A province's matter directory: the matters of its cities' counters.
+pub fn directory(region: &str) -> Result<Vec<DirectoryMatter>, IdError> {
+    let cities: &[&str] = match region {
+        HENAN => &[LUOHE],
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for city in cities {
+        out.extend(matters(city)?.into_iter().map(|matter| DirectoryMatter {
+            region: (*city).to_owned(),
+            matter,
+        }));
+    }
+    Ok(out)
 }
 
 fn luohe_matters() -> Result<Vec<Matter>, IdError> {

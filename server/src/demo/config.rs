@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 use wallet_core::{NodeKey, SecretKey};
 use zeroize::Zeroizing;
 
-use super::catalog::{matters, TYPES};
+use super::catalog::{directory, matters, TYPES};
 use super::people::{DEPARTMENTS, ENTERPRISES, STAFF};
 use super::{url, DemoError, NodeSpec, NODES};
 use crate::config::FieldSpec;
-use crate::db::cases::Matter;
+use crate::db::cases::{DirectoryMatter, Matter};
 
 #[derive(Serialize)]
 struct NodeFile {
@@ -31,6 +31,7 @@ struct NodeFile {
     enterprises: Vec<EnterpriseFile>,
     staff: Vec<StaffFile>,
     matters: Vec<Matter>,
+    directory: Vec<DirectoryMatter>,
     peers: Vec<PeerFile>,
 }
 
@@ -217,6 +218,7 @@ fn file_for(
         enterprises,
         staff,
         matters: matters(region)?,
+        directory: directory(region)?,
         peers,
     })
 }

@@ -9,6 +9,7 @@ mod grants;
 mod health;
 mod hop;
 pub(crate) mod issuance;
+mod matters;
 mod objections;
 mod openapi;
 mod session;
@@ -219,6 +220,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/matters",
+        who: "anyone",
+        what: "the matter directory (own counters and, at a province, its cities'), by certificate type",
+    },
+    Route {
+        method: "GET",
         path: "/api/counter/matters",
         who: "clerk",
         what: "matters and their materials",
@@ -339,6 +346,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             "/api/issuer/objections/{id}/decide",
             post(objections::decide),
         )
+        .route("/api/matters", get(matters::directory))
         .route("/api/counter/matters", get(counter::matters))
         .route("/api/counter/cases", post(counter::open_case))
         .route(
@@ -370,11 +378,20 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     match static_root {
-        Some(root) => api
-            .nest_service("/pkg", ServeDir::new(root.join("pkg")))
-            .fallback_service(ServeFile::new(root.join("index.html"))),
+        Some(root) => api.merge(page(&root)),
         None => api,
     }
+}
+
+/// The page: `index.html` at every path the API does not claim (its views are hash routes),
+/// the view modules from `wallet-web/page/` at `/app/`, and the WebAssembly build at `/pkg/`.
+/// Compressed on the way out: the wallet's whole transfer has to fit a phone on 3G.
+fn page(root: &std::path::Path) -> Router {
+    Router::new()
+        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
+        .nest_service("/app", ServeDir::new(root.join("wallet-web/page")))
+        .fallback_service(ServeFile::new(root.join("index.html")))
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// Ends any request that runs past `REQUEST_TIMEOUT` with a problem response. The work in

@@ -157,6 +157,13 @@ materials = [
   {{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目", "证书编号"] }},
 ]
 
+[[directory]]
+region = "410102"
+code = "410102-RS-0007"
+name = "就业创业证申领"
+department = "{hrss}"
+materials = [{{ name = "劳动合同", cert_type = "{LABOUR_TYPE}", fields = [] }}]
+
 [[matters]]
 code = "{OTHER_MATTER}"
 name = "建筑起重机械设备安装告知"

@@ -1,6 +1,6 @@
 //! The node as a whole: identity, storage, errors, audit.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use server::db::{migration_names, Backend};
 
 use crate::both_backends;
@@ -203,5 +203,63 @@ both_backends!(
             "{text}"
         );
         assert!(text.contains("ecert_http_request_duration_seconds_bucket"));
+    }
+);
+
+both_backends!(
+    the_matter_directory_is_public_and_filters_by_certificate_type,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let codes = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["code"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (status, all) = app.get("/api/matters").await;
+        assert_eq!(status, 200, "{all}");
+        assert_eq!(
+            codes(&all),
+            [CRANE_MATTER, OTHER_MATTER, "410102-RS-0007"],
+            "own matters first, then the directory's"
+        );
+        let (_, crane) = app
+            .get(&format!("/api/matters?cert_type={CRANE_TYPE}"))
+            .await;
+        assert_eq!(codes(&crane), [CRANE_MATTER, OTHER_MATTER]);
+        assert_eq!(crane[0]["region"], "410100");
+        assert_eq!(crane[0]["region_name"], "郑州市电子证照系统");
+        assert_eq!(crane[0]["materials"][1]["cert_type"], CRANE_TYPE);
+        let (_, labour) = app
+            .get(&format!("/api/matters?cert_type={LABOUR_TYPE}"))
+            .await;
+        assert_eq!(codes(&labour), ["410102-RS-0007"]);
+        assert_eq!(labour[0]["region"], "410102");
+        let (_, none) = app.get("/api/matters?cert_type=NOPE").await;
+        assert_eq!(none, json!([]));
+        let (status, body) = app
+            .get(&format!("/api/matters?cert_type={}", "X".repeat(65)))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("cert_type_invalid"))
+        );
+        // A counter opens cases only for the node's own matters, never for the directory's.
+        let clerk = app.clerk_login().await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, body) = app
+            .post(
+                "/api/counter/cases",
+                Some(&clerk),
+                &json!({ "matter": "410102-RS-0007" }),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("matter_unknown"))
+        );
     }
 );
