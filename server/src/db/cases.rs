@@ -58,6 +58,12 @@ pub struct RetrievalRow {
     pub sealed: String,
     pub receipt: String,
     pub created_at: i64,
+    /// JSON array of the region codes the retrieval passed through, counter's node first.
+    pub path: String,
+    /// The region that checked the holder's consent.
+    pub consent_by: String,
+    /// JSON array of the issuer's seal keys (trust entries) as the owner vouched for them.
+    pub issuer_keys: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -117,6 +123,9 @@ fn retrieval_from(r: &sqlx::any::AnyRow) -> Result<RetrievalRow, sqlx::Error> {
         sealed: r.try_get("sealed")?,
         receipt: r.try_get("receipt")?,
         created_at: r.try_get("created_at")?,
+        path: r.try_get("path")?,
+        consent_by: r.try_get("consent_by")?,
+        issuer_keys: r.try_get("issuer_keys")?,
     })
 }
 
@@ -144,8 +153,8 @@ pub async fn insert_retrieval(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO retrievals (id, correlation_id, case_id, cert_id, holder_id, matter, material, presenter,
-           grant_id, sealed, receipt, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+           grant_id, sealed, receipt, created_at, path, consent_by, issuer_keys)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&r.id)
     .bind(&r.correlation_id)
@@ -159,6 +168,9 @@ pub async fn insert_retrieval(
     .bind(&r.sealed)
     .bind(&r.receipt)
     .bind(r.created_at)
+    .bind(&r.path)
+    .bind(&r.consent_by)
+    .bind(&r.issuer_keys)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -306,6 +318,46 @@ impl Db {
             verification_code: r.try_get("verification_code")?,
             confirmed_at: r.try_get("confirmed_at")?,
         })
+    }
+
+    /// A case's retrievals in the order they were made, each with its attachment if the
+    /// applicant confirmed it.
+    pub async fn retrievals_of_case(
+        &self,
+        case_id: &str,
+    ) -> Result<Vec<(RetrievalRow, Option<AttachmentRow>)>, sqlx::Error> {
+        let retrievals =
+            sqlx::query("SELECT * FROM retrievals WHERE case_id = $1 ORDER BY created_at, id")
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut attachments = sqlx::query("SELECT * FROM attachments WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(Self::attachment_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        retrievals
+            .iter()
+            .map(|row| {
+                let r = retrieval_from(row)?;
+                let a = attachments
+                    .iter()
+                    .position(|a| a.retrieval_id == r.id)
+                    .map(|i| attachments.swap_remove(i));
+                Ok((r, a))
+            })
+            .collect()
+    }
+
+    /// Whether the applicant has rated the case.
+    pub async fn evaluated(&self, case_id: &str) -> Result<bool, sqlx::Error> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evaluations WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
     }
 
     pub async fn attachment_by_code(

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use wallet_core::{CertStatus, RetrievalReceipt, SealedCertificate, TrustEntry};
+use wallet_core::{CertStatus, RegionCode, RetrievalReceipt, SealedCertificate, TrustEntry};
 
 use crate::auth::secrets::random_string;
 use crate::auth::Staff;
@@ -79,6 +79,23 @@ pub async fn open_case(
     Ok((StatusCode::CREATED, Json(OpenedCase { case, matter })))
 }
 
+/// Node names as people read them (`漯河市电子证照系统` …), for a path of regions.
+pub(super) fn node_names(s: &AppState, path: &[RegionCode]) -> Vec<String> {
+    path.iter()
+        .map(|r| {
+            if *r == s.settings.region {
+                s.settings.name.clone()
+            } else {
+                s.federation.registry.name_of(*r)
+            }
+        })
+        .collect()
+}
+
+pub(super) fn clerk_only(staff: &Staff) -> Result<(), ApiError> {
+    clerk(staff)
+}
+
 async fn own_open_case(s: &AppState, staff: &Staff, id: &str) -> Result<CaseRow, ApiError> {
     match s.db.case(id).await? {
         Some(c) if c.clerk == staff.id && c.status == "open" => Ok(c),
@@ -113,6 +130,9 @@ pub struct Retrieved {
     pub material: String,
     pub type_name: String,
     pub holder_name: String,
+    /// The holder's resident ID masked (a person) or credit code (an enterprise).
+    pub holder_id_masked: String,
+    pub issuer_name: String,
     pub fields: Vec<(String, String)>,
     pub valid_until: Option<i64>,
     /// Regions the retrieval passed through, counter's node first, owner last.
@@ -183,6 +203,9 @@ pub async fn retrieve(
             sealed: served.sealed.clone(),
             receipt: serde_json::to_string(&served.receipt).map_err(ApiError::internal)?,
             created_at: now,
+            path: serde_json::to_string(&served.path).map_err(ApiError::internal)?,
+            consent_by: served.consent_by.to_string(),
+            issuer_keys: served.issuer_keys.payload.clone(),
         })
     };
     let audit = HopAudit {
@@ -208,10 +231,11 @@ pub async fn retrieve(
     let issuer_keys: Vec<TrustEntry> =
         serde_json::from_str(&served.issuer_keys.payload).map_err(ApiError::internal)?;
     let cert = sealed.certificate;
-    let registry = &s.federation.registry;
     Ok((
         StatusCode::CREATED,
         Json(Retrieved {
+            holder_id_masked: cert.holder.masked(),
+            issuer_name: cert.issuer_name,
             retrieval_id,
             correlation_id: hop.correlation_id.clone(),
             status: served.receipt.terms.status,
@@ -224,17 +248,7 @@ pub async fn retrieve(
             fields: cert.fields.into_iter().map(|f| (f.name, f.value)).collect(),
             valid_until: cert.valid_until,
             path: served.path.iter().map(ToString::to_string).collect(),
-            path_names: served
-                .path
-                .iter()
-                .map(|r| {
-                    if *r == s.settings.region {
-                        s.settings.name.clone()
-                    } else {
-                        registry.name_of(*r)
-                    }
-                })
-                .collect(),
+            path_names: node_names(&s, &served.path),
             consent_by: served.consent_by.to_string(),
             issuer_keys,
         }),
@@ -306,59 +320,6 @@ fn verification_code() -> Result<String, getrandom::Error> {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join("-"))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ArchiveRecord {
-    pub verification_code: String,
-    pub case_id: String,
-    pub matter: String,
-    pub material: String,
-    pub cert_id: String,
-    pub type_name: String,
-    pub holder_name: String,
-    pub counter: String,
-    pub retrieved_at: i64,
-    pub confirmed_at: i64,
-    pub correlation_id: String,
-    pub fields: Vec<(String, String)>,
-}
-
-/// 打印存档: what an archive copy shows, found by its verification code. Anyone holding the
-/// printed copy can check it against the record.
-pub async fn archive(
-    State(s): State<AppState>,
-    Path(code): Path<String>,
-) -> Result<Json<ArchiveRecord>, ApiError> {
-    let not_found = || ApiError::NotFound {
-        code: "archive_not_found",
-        what: "archive record",
-    };
-    let a =
-        s.db.attachment_by_code(code.trim())
-            .await?
-            .ok_or_else(not_found)?;
-    let r =
-        s.db.retrieval(&a.retrieval_id)
-            .await?
-            .ok_or_else(not_found)?;
-    let case = s.db.case(&r.case_id).await?.ok_or_else(not_found)?;
-    let sealed = SealedCertificate::try_from(r.sealed.clone()).map_err(ApiError::internal)?;
-    let cert = sealed.certificate;
-    Ok(Json(ArchiveRecord {
-        verification_code: a.verification_code,
-        case_id: case.id,
-        matter: r.matter,
-        material: r.material,
-        cert_id: r.cert_id,
-        type_name: cert.type_name,
-        holder_name: cert.holder_name,
-        counter: case.counter,
-        retrieved_at: r.created_at,
-        confirmed_at: a.confirmed_at,
-        correlation_id: r.correlation_id,
-        fields: cert.fields.into_iter().map(|f| (f.name, f.value)).collect(),
-    }))
 }
 
 /// Finishes (办结) an open case of this clerk.

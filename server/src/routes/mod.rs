@@ -12,6 +12,7 @@ pub(crate) mod issuance;
 mod matters;
 mod objections;
 mod openapi;
+mod records;
 mod session;
 pub mod trust;
 
@@ -153,6 +154,18 @@ pub const ROUTES: &[Route] = &[
         what: "clerk or reviewer login",
     },
     Route {
+        method: "GET",
+        path: "/api/staff/me",
+        who: "clerk or reviewer",
+        what: "the logged-in staff member, department and counter",
+    },
+    Route {
+        method: "POST",
+        path: "/api/staff/logout",
+        who: "clerk or reviewer",
+        what: "end the staff session (its tokens stop working)",
+    },
+    Route {
         method: "POST",
         path: "/api/wallet/grants",
         who: "citizen",
@@ -235,6 +248,12 @@ pub const ROUTES: &[Route] = &[
         path: "/api/counter/cases",
         who: "clerk",
         what: "open a case for a matter",
+    },
+    Route {
+        method: "GET",
+        path: "/api/counter/cases/{id}",
+        who: "clerk",
+        what: "one of my cases with its matter, retrievals and attachments",
     },
     Route {
         method: "POST",
@@ -331,6 +350,8 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         )
         .route("/api/wallet/devices/{key_id}/revoke", post(devices::revoke))
         .route("/api/staff/login", post(session::staff_login))
+        .route("/api/staff/me", get(session::staff_me))
+        .route("/api/staff/logout", post(session::staff_logout))
         .route("/api/wallet/grants", post(grants::create).get(grants::list))
         .route("/api/wallet/grants/{id}/revoke", post(grants::revoke))
         .route("/api/wallet/certificates", get(grants::certificates))
@@ -349,6 +370,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/api/matters", get(matters::directory))
         .route("/api/counter/matters", get(counter::matters))
         .route("/api/counter/cases", post(counter::open_case))
+        .route("/api/counter/cases/{id}", get(records::case))
         .route(
             "/api/counter/cases/{id}/retrievals",
             post(counter::retrieve),
@@ -362,7 +384,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             "/api/counter/cases/{id}/evaluation",
             post(counter::evaluate),
         )
-        .route("/api/archive/{code}", get(counter::archive))
+        .route("/api/archive/{code}", get(records::archive))
         .route("/federation/v1/retrieve", post(hop::retrieve))
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))

@@ -12,7 +12,7 @@ use crate::auth::secrets::{
     hash_password, otp_hash, random_string, six_digits, token_hash, verify_password,
 };
 use crate::auth::tokens::{self, Claims, ACCESS_TTL, SESSION_TTL};
-use crate::auth::Citizen;
+use crate::auth::{Citizen, Staff};
 use crate::db::accounts::{Account, OtpCheck, SessionRow};
 use crate::error::{rule, ApiError};
 use crate::extract::ApiJson;
@@ -401,4 +401,46 @@ pub async fn staff_login(
         }
         _ => Err(ApiError::bad("login_failed", "账号或密码错误", "")),
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaffMe {
+    pub id: String,
+    pub name: String,
+    /// `clerk` or `reviewer`.
+    pub role: String,
+    pub department: String,
+    pub department_name: Option<String>,
+    pub counter: String,
+    /// The node the staff member works at, e.g. `漯河市电子证照系统`.
+    pub node_name: String,
+}
+
+/// The logged-in clerk or reviewer, for the counter page's header.
+pub async fn staff_me(State(s): State<AppState>, staff: Staff) -> Result<Json<StaffMe>, ApiError> {
+    let row =
+        s.db.staff(&staff.id)
+            .await?
+            .ok_or(ApiError::Unauthenticated("staff account gone"))?;
+    let department_name = s
+        .settings
+        .departments
+        .iter()
+        .find(|d| d.credit_code == row.department)
+        .map(|d| d.name.clone());
+    Ok(Json(StaffMe {
+        id: row.id,
+        name: row.name,
+        role: row.role,
+        department: row.department,
+        department_name,
+        counter: row.counter,
+        node_name: s.settings.name.clone(),
+    }))
+}
+
+/// Ends a staff session: its access and refresh tokens stop working at once.
+pub async fn staff_logout(State(s): State<AppState>, staff: Staff) -> Result<StatusCode, ApiError> {
+    s.db.revoke_session(&staff.session, s.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -215,6 +215,108 @@ both_backends!(
 );
 
 both_backends!(
+    a_case_reads_back_with_its_retrievals_and_the_archive_copy_carries_a_checkable_seal,
+    |backend| async move {
+        let w = world(backend).await;
+        let grant = w.grant(MatterScope::All, None).await;
+        let case = w.open_case(CRANE_MATTER).await;
+        let (status, got) = w
+            .scan(&case, &w.show(&w.grantee_key, Subject::Grant(grant)))
+            .await;
+        assert_eq!(status, 201, "{got}");
+        let masked = person()
+            .parse::<wallet_core::ResidentId>()
+            .unwrap()
+            .masked();
+        assert_eq!(got["holder_id_masked"], masked.as_str());
+        let rid = got["retrieval_id"].as_str().unwrap();
+        // Before the applicant confirms, the case lists the retrieval without an attachment.
+        let (status, view) = w
+            .app
+            .get_as(&format!("/api/counter/cases/{case}"), &w.clerk)
+            .await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["case"]["status"], "open");
+        assert_eq!(view["matter"]["code"], CRANE_MATTER);
+        assert_eq!(view["evaluated"], false);
+        assert_eq!(view["retrievals"][0]["retrieval_id"], rid);
+        assert_eq!(view["retrievals"][0]["attachment"], Value::Null);
+        assert_eq!(view["retrievals"][0]["path"], json!(["410100"]));
+        assert_eq!(
+            view["retrievals"][0]["path_names"],
+            json!(["郑州市电子证照系统"])
+        );
+        assert_eq!(view["retrievals"][0]["consent_by"], "410100");
+        let (_, att) = w
+            .app
+            .post(
+                &format!("/api/counter/retrievals/{rid}/confirm"),
+                Some(&w.clerk),
+                &json!({}),
+            )
+            .await;
+        let code = att["attachment"]["verification_code"].as_str().unwrap();
+        let (_, view) = w
+            .app
+            .get_as(&format!("/api/counter/cases/{case}"), &w.clerk)
+            .await;
+        assert_eq!(
+            view["retrievals"][0]["attachment"]["verification_code"],
+            code
+        );
+        // The archive copy carries what a reader needs to check the seal again, offline from
+        // the case: the sealed certificate and the issuer's keys as the owner vouched for them.
+        let (status, archive) = w.app.get(&format!("/api/archive/{code}")).await;
+        assert_eq!(status, 200, "{archive}");
+        assert_eq!(archive["matter_name"], "建筑起重机械设备使用登记");
+        assert_eq!(archive["material"], "特种设备作业人员证");
+        assert_eq!(archive["path_names"], json!(["郑州市电子证照系统"]));
+        let sealed: SealedCertificate = serde_json::from_value(archive["sealed"].clone()).unwrap();
+        let trust = TrustList {
+            entries: serde_json::from_value(archive["issuer_keys"].clone()).unwrap(),
+        };
+        sealed.verify_at(&trust, START).unwrap();
+        // Another clerk's case, or no case at all, is not found.
+        let (status, body) = w.app.get_as("/api/counter/cases/CASE-nope", &w.clerk).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("case_not_found"))
+        );
+        let (status, _) = w
+            .app
+            .get_as(&format!("/api/counter/cases/{case}"), &w.holder_token)
+            .await;
+        assert_eq!(status, 403);
+    }
+);
+
+both_backends!(
+    a_staff_member_sees_who_is_logged_in_and_logout_ends_the_session,
+    |backend| async move {
+        let w = world(backend).await;
+        let (status, me) = w.app.get_as("/api/staff/me", &w.clerk).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["id"], "lh-clerk-01");
+        assert_eq!(me["name"], "王窗口");
+        assert_eq!(me["role"], "clerk");
+        assert_eq!(me["counter"], "市民之家 3号窗口");
+        assert_eq!(me["department_name"], "郑州市市场监督管理局");
+        let (status, _) = w
+            .app
+            .post("/api/staff/logout", Some(&w.clerk), &json!({}))
+            .await;
+        assert_eq!(status, 204);
+        let (status, _) = w.app.get_as("/api/staff/me", &w.clerk).await;
+        assert_eq!(status, 401, "the token stops working at once");
+        let (status, _) = w.app.get_as("/api/counter/matters", &w.clerk).await;
+        assert_eq!(status, 401);
+        // A citizen token is not a staff session.
+        let (status, _) = w.app.get_as("/api/staff/me", &w.holder_token).await;
+        assert_eq!(status, 403);
+    }
+);
+
+both_backends!(
     a_second_scan_of_the_same_code_is_refused,
     |backend| async move {
         let w = world(backend).await;
