@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
-use wallet_core::{RegionCode, SealedCertificate, TrustEntry};
+use wallet_core::{CertStatus, RegionCode, RetrievalReceipt, SealedCertificate, TrustEntry};
 
 use super::counter::{clerk_only, node_names};
 use crate::auth::Staff;
@@ -25,6 +25,8 @@ pub struct RetrievalRecord {
     /// Masked resident ID (a person) or credit code (an enterprise).
     pub holder_id_masked: String,
     pub issuer_name: String,
+    /// The certificate's status when it was retrieved, as the owner's receipt states it.
+    pub status: CertStatus,
     /// The material the certificate replaces.
     pub material: String,
     /// Only the fields the matter needed.
@@ -51,6 +53,7 @@ fn record(
     let cert = SealedCertificate::try_from(r.sealed.clone())
         .map_err(ApiError::internal)?
         .certificate;
+    let receipt: RetrievalReceipt = serde_json::from_str(&r.receipt).map_err(ApiError::internal)?;
     let path: Vec<RegionCode> = serde_json::from_str(&r.path).map_err(ApiError::internal)?;
     let issuer_keys: Vec<TrustEntry> =
         serde_json::from_str(&r.issuer_keys).map_err(ApiError::internal)?;
@@ -66,6 +69,7 @@ fn record(
         holder_name: cert.holder_name,
         holder_id_masked: cert.holder.masked(),
         issuer_name: cert.issuer_name,
+        status: receipt.terms.status,
         material: r.material,
         fields: cert.fields.into_iter().map(|f| (f.name, f.value)).collect(),
         valid_until: cert.valid_until,

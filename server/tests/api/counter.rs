@@ -247,6 +247,7 @@ both_backends!(
             json!(["郑州市电子证照系统"])
         );
         assert_eq!(view["retrievals"][0]["consent_by"], "410100");
+        assert_eq!(view["retrievals"][0]["status"], "valid");
         let (_, att) = w
             .app
             .post(
