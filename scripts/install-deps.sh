@@ -4,7 +4,8 @@
 set -euo pipefail
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the `=` pin of wasm-bindgen in wallet-web/Cargo.toml
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 binaryen chromium chromium-driver)
+# fonts-wqy-microhei: Chinese glyphs, so the browser tests' screenshots show the page as people see it.
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 binaryen chromium chromium-driver fonts-wqy-microhei)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -85,7 +85,8 @@ const ADVICE = {
   forbidden: "当前账号无权进行此操作",
   rate_limited: "操作过于频繁，请稍后再试",
   request_timeout: "系统响应超时，请稍后重试",
-  internal_error: "系统繁忙，请稍后重试",
+  internal: "系统繁忙，请稍后重试",
+  payload_too_large: "提交的内容过大，请精简后重试",
 };
 export function advise(more) {
   Object.assign(ADVICE, more);
