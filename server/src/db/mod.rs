@@ -16,6 +16,7 @@ pub mod grants;
 pub mod index;
 pub mod objections;
 pub mod outbox;
+pub mod presentations;
 pub mod sharing;
 
 use std::str::FromStr;

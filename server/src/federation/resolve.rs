@@ -386,6 +386,14 @@ impl Walk<'_> {
         }
         // From here on the code is genuine: a refusal consumes it.
         self.consume(p);
+        // The phone has refreshed since: the newer code is the only one that counts.
+        if s.db.presentation_superseded(p).await? {
+            return Err(bad(
+                "presentation_superseded",
+                "亮证码已刷新，请扫描申请人手机上的最新亮证码",
+                "",
+            ));
+        }
         self.presenter_hash = Some(crate::db::audit::citizen_actor(&presenter_id));
         let presenter: ResidentId = presenter_id.parse().map_err(ApiError::internal)?;
         let (cert_id, grant, holder_id, grant_id) = match &p.subject {

@@ -98,3 +98,39 @@ pub async fn revoke(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentCode {
+    /// The code the phone now shows (`EC1:…`).
+    pub text: String,
+}
+
+/// The phone refreshed its 亮证码: this code is now the current one for its device and subject,
+/// and every older code for them is refused at the counter before its minute is up. The code
+/// must be genuine, unexpired and made by one of the caller's own live device keys.
+pub async fn current_presentation(
+    State(s): State<AppState>,
+    me: Citizen,
+    ApiJson(req): ApiJson<CurrentCode>,
+) -> Result<StatusCode, ApiError> {
+    let p = wallet_core::Presentation::decode_text(req.text.trim()).map_err(rule)?;
+    let unknown = || {
+        ApiError::bad(
+            "presenter_key_unknown",
+            "本机密钥未登记，请重新登录",
+            p.presenter.to_string(),
+        )
+    };
+    let (owner, public) =
+        s.db.live_device(&p.presenter.to_string())
+            .await?
+            .ok_or_else(unknown)?;
+    if owner != me.resident_id {
+        return Err(unknown());
+    }
+    let public: PublicKey = public.parse().map_err(ApiError::internal)?;
+    p.verify(&public, s.clock.now()).map_err(rule)?;
+    s.db.set_current_presentation(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

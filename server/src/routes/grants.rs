@@ -145,16 +145,100 @@ pub async fn create(
 
 #[derive(Debug, Serialize)]
 pub struct GrantList {
-    pub given: Vec<GrantRow>,
-    pub received: Vec<GrantRow>,
+    pub given: Vec<GrantView>,
+    pub received: Vec<GrantView>,
+}
+
+/// A matter as a grant names it.
+#[derive(Debug, Serialize)]
+pub struct MatterRef {
+    pub code: String,
+    /// `None` for a matter this node's directory does not know.
+    pub name: Option<String>,
+}
+
+/// A grant as the wallet lists it: the stored row, and what people read in place of codes.
+#[derive(Debug, Serialize)]
+pub struct GrantView {
+    #[serde(flatten)]
+    pub grant: GrantRow,
+    /// 证照类型名称, when the certificate is held here or indexed here.
+    pub type_name: Option<String>,
+    /// The enterprise's name, or the person's surname followed by asterisks.
+    pub holder_name: Option<String>,
+    pub grantee_name: String,
+    pub grantee_id_masked: String,
+    /// Empty when the grant covers every matter.
+    pub matters: Vec<MatterRef>,
+}
+
+/// A person's name with all but the first character hidden: `张*`, `欧阳**`-like privacy for
+/// the grantee, who needs to know whose certificate it is, not the full name.
+fn masked_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+async fn grant_view(
+    s: &AppState,
+    names: &std::collections::HashMap<String, String>,
+    grant: GrantRow,
+) -> Result<GrantView, ApiError> {
+    let terms = Grant::try_from(grant.token.clone())
+        .map_err(ApiError::internal)?
+        .terms;
+    let (type_name, holder_name) = match s.db.certificate(&grant.cert_id).await? {
+        Some(c) => {
+            let cert = SealedCertificate::try_from(c.sealed)
+                .ok()
+                .map(|sc| sc.certificate);
+            let holder = if c.holder_kind == "enterprise" {
+                c.holder_name
+            } else {
+                masked_name(&c.holder_name)
+            };
+            (cert.map(|c| c.type_name), Some(holder))
+        }
+        None => match s.db.indexed_certificate(&grant.cert_id).await? {
+            Some(ix) => (Some(ix.meta.type_name), ix.meta.enterprise_name),
+            None => (None, None),
+        },
+    };
+    let matters = match terms.matters {
+        wallet_core::MatterScope::All => Vec::new(),
+        wallet_core::MatterScope::Named(codes) => codes
+            .into_iter()
+            .map(|code| MatterRef {
+                name: names.get(&code).cloned(),
+                code,
+            })
+            .collect(),
+    };
+    Ok(GrantView {
+        grant,
+        type_name,
+        holder_name,
+        grantee_name: terms.grantee.name,
+        grantee_id_masked: terms.grantee.resident_id.masked(),
+        matters,
+    })
 }
 
 /// 我的授权 and 授权给我的证照.
 pub async fn list(State(s): State<AppState>, me: Citizen) -> Result<Json<GrantList>, ApiError> {
-    Ok(Json(GrantList {
-        given: s.db.grants_given(&me.resident_id).await?,
-        received: s.db.grants_received(&me.resident_id).await?,
-    }))
+    let names = super::matters::matter_names(&s).await?;
+    let mut given = Vec::new();
+    for g in s.db.grants_given(&me.resident_id).await? {
+        given.push(grant_view(&s, &names, g).await?);
+    }
+    let mut received = Vec::new();
+    for g in s.db.grants_received(&me.resident_id).await? {
+        received.push(grant_view(&s, &names, g).await?);
+    }
+    Ok(Json(GrantList { given, received }))
 }
 
 /// Revokes one of my grants: the next scan of any presentation of it is refused.
@@ -191,6 +275,11 @@ pub struct MyCertificate {
     pub type_name: Option<String>,
     /// `person` or `enterprise`.
     pub holder_kind: String,
+    /// The holder's resident ID (a person: the signed-in holder's own) or credit code, which
+    /// the phone needs to sign a grant.
+    pub holder_id: String,
+    /// 颁发机构名称.
+    pub issuer_name: String,
     /// The enterprise's name for enterprise certificates.
     pub enterprise_name: Option<String>,
     /// Region code of the node that holds the certificate.
@@ -204,10 +293,14 @@ pub struct MyCertificate {
 
 impl MyCertificate {
     fn local(s: &AppState, c: CertRow) -> Self {
-        let type_name = SealedCertificate::try_from(c.sealed.clone())
+        let cert = SealedCertificate::try_from(c.sealed.clone())
             .ok()
-            .map(|sc| sc.certificate.type_name);
+            .map(|sc| sc.certificate);
+        let type_name = cert.as_ref().map(|c| c.type_name.clone());
+        let issuer_name = cert.map(|c| c.issuer_name).unwrap_or_default();
         MyCertificate {
+            holder_id: c.holder_id.clone(),
+            issuer_name,
             enterprise_name: (c.holder_kind == "enterprise").then(|| c.holder_name.clone()),
             id: c.id,
             type_code: c.type_code,
@@ -223,7 +316,8 @@ impl MyCertificate {
         }
     }
 
-    fn indexed(s: &AppState, ix: IndexedCert) -> Self {
+    /// `me`: the signed-in person, whose own certificates the index names only by a hash.
+    fn indexed(s: &AppState, ix: IndexedCert, me: &str) -> Self {
         let held_by = match ix.owner_region.parse::<RegionCode>() {
             Ok(r) if r == s.settings.region => s.settings.name.clone(),
             Ok(r) => s.federation.registry.name_of(r),
@@ -231,6 +325,12 @@ impl MyCertificate {
         };
         let m = ix.meta;
         MyCertificate {
+            holder_id: if m.holder_kind == "person" {
+                me.to_owned()
+            } else {
+                m.holder_key.clone()
+            },
+            issuer_name: m.issuer_name,
             id: m.cert_id,
             type_code: m.type_code,
             status: m.status,
@@ -260,6 +360,7 @@ async fn add_indexed(
     s: &AppState,
     out: &mut Vec<MyCertificate>,
     entries: Vec<IndexedCert>,
+    me: &str,
 ) -> Result<(), ApiError> {
     let own = s.settings.region.to_string();
     for ix in entries {
@@ -272,7 +373,7 @@ async fn add_indexed(
                 continue;
             }
         }
-        out.push(MyCertificate::indexed(s, ix));
+        out.push(MyCertificate::indexed(s, ix, me));
     }
     Ok(())
 }
@@ -290,7 +391,7 @@ pub async fn certificates(
         .map(|c| MyCertificate::local(&s, c))
         .collect();
     let indexed = s.db.indexed_for_person(&me.resident_id).await?;
-    add_indexed(&s, &mut out, indexed).await?;
+    add_indexed(&s, &mut out, indexed, &me.resident_id).await?;
     Ok(Json(out))
 }
 
@@ -325,7 +426,7 @@ pub async fn certificate(
     if !mine {
         return Err(not_found());
     }
-    Ok(Json(MyCertificate::indexed(&s, ix)))
+    Ok(Json(MyCertificate::indexed(&s, ix, &me.resident_id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -363,7 +464,7 @@ pub async fn enterprise(
             .map(|c| MyCertificate::local(&s, c))
             .collect();
     let indexed = s.db.indexed_of_holder(&code).await?;
-    add_indexed(&s, &mut certificates, indexed).await?;
+    add_indexed(&s, &mut certificates, indexed, &me.resident_id).await?;
     Ok(Json(EnterpriseCertificates {
         credit_code: code,
         name,
@@ -375,6 +476,24 @@ pub async fn enterprise(
 pub async fn usage(
     State(s): State<AppState>,
     me: Citizen,
-) -> Result<Json<Vec<UsageRow>>, ApiError> {
-    Ok(Json(s.db.usage_of_holder(&me.resident_id).await?))
+) -> Result<Json<Vec<UsageView>>, ApiError> {
+    let names = super::matters::matter_names(&s).await?;
+    Ok(Json(
+        s.db.usage_of_holder(&me.resident_id)
+            .await?
+            .into_iter()
+            .map(|usage| UsageView {
+                matter_name: names.get(&usage.matter).cloned(),
+                usage,
+            })
+            .collect(),
+    ))
+}
+
+/// One use of my certificate, with the matter's name where the directory knows it.
+#[derive(Debug, Serialize)]
+pub struct UsageView {
+    #[serde(flatten)]
+    pub usage: UsageRow,
+    pub matter_name: Option<String>,
 }

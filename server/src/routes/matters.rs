@@ -87,3 +87,18 @@ pub async fn directory(
         .collect();
     Ok(Json(listed))
 }
+
+/// Matter names by code, from this node's matters and its directory: for showing codes that
+/// grants and usage records carry as people read them.
+pub(super) async fn matter_names(
+    s: &AppState,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut names: std::collections::HashMap<String, String> =
+        s.db.directory_matters()
+            .await?
+            .into_iter()
+            .map(|d| (d.matter.code, d.matter.name))
+            .collect();
+    names.extend(s.db.matters().await?.into_iter().map(|m| (m.code, m.name)));
+    Ok(names)
+}

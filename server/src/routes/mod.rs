@@ -149,6 +149,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/api/wallet/presentations/current",
+        who: "citizen",
+        what: "the phone refreshed its code: older codes of the same device and subject die at once",
+    },
+    Route {
+        method: "POST",
         path: "/api/staff/login",
         who: "anyone",
         what: "clerk or reviewer login",
@@ -349,6 +355,10 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(devices::register).get(devices::list),
         )
         .route("/api/wallet/devices/{key_id}/revoke", post(devices::revoke))
+        .route(
+            "/api/wallet/presentations/current",
+            post(devices::current_presentation),
+        )
         .route("/api/staff/login", post(session::staff_login))
         .route("/api/staff/me", get(session::staff_me))
         .route("/api/staff/logout", post(session::staff_logout))

@@ -131,6 +131,26 @@ both_backends!(
         let grant = w
             .grant(MatterScope::Named(vec![CRANE_MATTER.into()]), None)
             .await;
+        // Both sides read the grant in words: which certificate, whose, which matters, to whom.
+        let (_, mine) = w
+            .app
+            .get_as("/api/wallet/certificates", &w.holder_token)
+            .await;
+        assert_eq!(mine[0]["holder_id"], person().as_str());
+        assert_eq!(mine[0]["issuer_name"], "郑州市市场监督管理局");
+        let (_, given) = w.app.get_as("/api/wallet/grants", &w.holder_token).await;
+        let (_, received) = w.app.get_as("/api/wallet/grants", &w.grantee_token).await;
+        for g in [&given["given"][0], &received["received"][0]] {
+            assert_eq!(g["id"], grant.to_string());
+            assert_eq!(g["type_name"], "特种设备作业人员证");
+            assert_eq!(g["grantee_name"], "李四");
+            assert_eq!(
+                g["matters"],
+                json!([{ "code": CRANE_MATTER, "name": "建筑起重机械设备使用登记" }])
+            );
+            let holder = g["holder_name"].as_str().unwrap();
+            assert!(holder.ends_with('*') && !holder.contains("三"), "{holder}");
+        }
         // (1) the applicant applies at the counter; the clerk opens the case.
         let case = w.open_case(CRANE_MATTER).await;
         // (2) the grantee shows the code; (3) the clerk scans it; (4)–(7) the node retrieves.
@@ -209,6 +229,7 @@ both_backends!(
         // The holder sees the use in 用证记录.
         let (_, usage) = w.app.get_as("/api/wallet/usage", &w.holder_token).await;
         assert_eq!(usage[0]["matter"], CRANE_MATTER);
+        assert_eq!(usage[0]["matter_name"], "建筑起重机械设备使用登记");
         assert_eq!(usage[0]["counter"], "市民之家 3号窗口");
         assert_eq!(w.audit_results().await, vec!["ok"]);
     }
@@ -314,6 +335,69 @@ both_backends!(
         // A citizen token is not a staff session.
         let (status, _) = w.app.get_as("/api/staff/me", &w.holder_token).await;
         assert_eq!(status, 403);
+    }
+);
+
+both_backends!(
+    a_refreshed_code_makes_the_previous_one_useless_at_once,
+    |backend| async move {
+        let w = world(backend).await;
+        let cert = Subject::Certificate(w.cert_id.clone());
+        let current = |text: &str, token: &str| {
+            let body = json!({ "text": text });
+            let token = token.to_owned();
+            let app = &w.app;
+            async move {
+                app.post("/api/wallet/presentations/current", Some(&token), &body)
+                    .await
+            }
+        };
+        let first = w.show(&w.holder_key, cert.clone());
+        let (status, body) = current(&first, &w.holder_token).await;
+        assert_eq!(status, 204, "{body}");
+        // The automatic refresh a second later.
+        w.app.advance(1);
+        let second = w.show(&w.holder_key, cert.clone());
+        assert_eq!(current(&second, &w.holder_token).await.0, 204);
+        // A late call for the older code does not bring it back.
+        assert_eq!(current(&first, &w.holder_token).await.0, 204);
+        let case = w.open_case(CRANE_MATTER).await;
+        let (status, body) = w.scan(&case, &first).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("presentation_superseded"))
+        );
+        // 立即刷新 within the same second: a new nonce, the same issue time.
+        let third = w.show(&w.holder_key, cert.clone());
+        assert_eq!(current(&third, &w.holder_token).await.0, 204);
+        let (_, body) = w.scan(&case, &second).await;
+        assert_eq!(body["code"], "presentation_superseded");
+        let (status, body) = w.scan(&case, &third).await;
+        assert_eq!(status, 201, "{body}");
+        // A code issued later than the current one counts even before the phone reports it.
+        w.app.advance(1);
+        let fourth = w.show(&w.holder_key, cert.clone());
+        assert_eq!(w.scan(&case, &fourth).await.0, 201);
+        // Only my own genuine code can be made current.
+        let grantees = w.show(&w.grantee_key, cert.clone());
+        let (status, body) = current(&grantees, &w.holder_token).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("presenter_key_unknown"))
+        );
+        let (status, _) = current("EC1:NOT-A-CODE", &w.holder_token).await;
+        assert_eq!(status, 400);
+        let (status, _) = current(&fourth, &w.clerk).await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            w.audit_results().await,
+            vec![
+                "presentation_superseded",
+                "presentation_superseded",
+                "ok",
+                "ok"
+            ]
+        );
     }
 );
 
