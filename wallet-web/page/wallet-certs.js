@@ -1,0 +1,231 @@
+// 我的证照, 证照详情 (with the seal checked in this browser), 企业证照, 用证记录 and 异议.
+
+import { h, field, api, notice, explain, titled, fmtDate, fmtTime, now, wasm } from "/app/app.js";
+import {
+  cache, certById, certsForList, certItem, statusBadges, validity, badge, busy,
+  trustList, usable, maskId, me, typeCodeOf, nearExpiry, unusableReason, fetchCerts,
+} from "/app/wallet-state.js";
+import { showButton } from "/app/wallet-show.js";
+
+const enc = encodeURIComponent;
+
+/** #/wallet/certs */
+export async function certsView() {
+  const list = await certsForList();
+  const soon = list.filter(nearExpiry).length;
+  return h("section", {},
+    titled("我的证照", "/"),
+    list.length
+      ? [
+        soon ? notice("warn", `有 ${soon} 张证照即将到期，请及时到发证机关办理延续或换证。`) : null,
+        h("ul", { class: "list certs" }, list.map(certItem)),
+      ]
+      : notice("info", "暂未关联到您名下的电子证照。证照由发证机关签发后会自动出现在这里。"),
+    h("p", { class: "small muted" }, "企业的证照请在", h("a", { href: "#/wallet/enterprise" }, "企业证照"), "中查询。"));
+}
+
+/**
+ * The seal as this browser sees it: verified against the node's trust list when the sealed
+ * copy is here; otherwise where it is kept and who checks it.
+ */
+async function sealPanel(c) {
+  if (!c.sealed) {
+    return {
+      line: h("span", {}, "盖章原件保存在", c.held_by, "；办事时由受理系统调取并核验电子印章。"),
+      verified: null,
+    };
+  }
+  try {
+    const [core, trust] = await Promise.all([wasm(), trustList()]);
+    const view = core.verifySealedCertificate(c.sealed, trust, now());
+    return {
+      line: h("span", {}, badge("印章有效", "ok"), ` ${view.sealedBy || "发证机关"}于 ${fmtDate(view.sealedAt)} 加盖电子印章，本机已核验。`),
+      verified: view,
+    };
+  } catch (err) {
+    return {
+      line: h("span", {}, badge("印章核验未通过", "bad"), ` ${explain(err)}。请勿使用此证照办事，并向发证机关反映。`),
+      verified: null,
+    };
+  }
+}
+
+/** #/wallet/cert/<id> */
+export async function certView({ id }) {
+  const [c, mine] = await Promise.all([
+    certById(id),
+    api("GET", "/api/wallet/objections", { role: "citizen" }).catch(() => []),
+  ]);
+  const seal = await sealPanel(c);
+  const v = seal.verified;
+  const open = mine.filter((o) => o.cert_id === c.id && o.status === "open");
+  const holder = c.holder_kind === "enterprise"
+    ? c.enterprise_name ?? (v ? v.holderName : "")
+    : v ? `${v.holderName}（${v.holderIdMasked}）` : (await me()).name;
+  const ok = usable(c);
+  const show = showButton("certificate", c.id, "亮证", { class: "primary", disabled: !ok });
+  const fields = v ? v.fieldNames.map((n, i) => [n, v.fieldValues[i]]) : [];
+  const issuer = v?.issuerName || c.issuer_name;
+  return h("section", {},
+    titled("证照详情", cache.creditCodes.has(c.id)
+      ? `/wallet/enterprise?q=${enc(cache.creditCodes.get(c.id))}` : "/wallet/certs"),
+    h("div", { class: "cert-title" }, h("h3", {}, c.type_name ?? v?.typeName ?? "电子证照"), " ", statusBadges(c)),
+    open.length ? notice("warn", `您对此证照提出的异议正在处理，发证机关将在 ${fmtDate(open[0].deadline)} 前答复。`) : null,
+    ok ? null : notice("bad", unusableReason(c)),
+    h("dl", { class: "kv" },
+      h("dt", {}, c.holder_kind === "enterprise" ? "持证企业" : "持证人"), h("dd", {}, holder),
+      issuer ? [h("dt", {}, "颁发机构"), h("dd", {}, issuer)] : null,
+      h("dt", {}, "有效期"), h("dd", {}, validity(c)),
+      h("dt", {}, "证照所在"), h("dd", {}, c.held_by),
+      h("dt", {}, "电子印章"), h("dd", {}, seal.line),
+      h("dt", {}, "证照标识"), h("dd", { class: "mono small" }, c.id),
+      fields.map(([n, val]) => [h("dt", {}, n), h("dd", {}, val)])),
+    v && v.withheldFields ? h("p", { class: "muted small" }, `另有 ${v.withheldFields} 项信息未在此显示。`) : null,
+    c.sealed ? null : h("p", { class: "muted small" }, "证照的详细内容保存在发证地系统，亮证后由窗口工作人员调阅。"),
+    h("div", { class: "actions" },
+      show,
+      ok ? h("a", { class: "button", href: `#/wallet/grant/${enc(c.id)}` }, "授权他人使用") : null,
+      h("a", { class: "button", href: `#/wallet/object/${enc(c.id)}` }, "提出异议")),
+    h("p", { class: "small" }, h("a", { href: `#/wallet/usage?cert=${enc(c.id)}` }, "查看此证照的用证记录")));
+}
+
+/** #/wallet/enterprise?q=…: the certificates of an enterprise I represent or administer. */
+export function enterpriseView(_params, query) {
+  const q = h("input", { value: query.get("q") ?? "", autocomplete: "organization", maxlength: "100" });
+  const submit = h("button", { type: "submit", class: "primary" }, "查询");
+  const out = h("div", { "aria-live": "polite" });
+  const search = async () => {
+    const text = q.value.trim();
+    if (!text) return out.replaceChildren(notice("bad", "请输入统一社会信用代码或企业全称"));
+    // A credit code typed in lower case is still the code; a name is sent as typed.
+    const term = /^[0-9a-z]{18}$/i.test(text) ? text.toUpperCase() : text;
+    const res = await busy(submit, "正在查询…", () =>
+      api("GET", `/api/wallet/enterprise?q=${enc(term)}`, { role: "citizen" }), out);
+    if (!res) return;
+    // Keep the query in the address so 返回 from a certificate comes back to these results.
+    history.replaceState(null, "", `#/wallet/enterprise?q=${enc(text)}`);
+    for (const c of res.certificates) {
+      cache.certs.set(c.id, c);
+      cache.creditCodes.set(c.id, res.credit_code);
+    }
+    out.replaceChildren(h("div", { class: "card-inner" },
+      h("h3", {}, res.name),
+      h("p", { class: "muted small" }, "统一社会信用代码：", h("span", { class: "mono" }, res.credit_code)),
+      res.certificates.length
+        ? h("ul", { class: "list certs" }, res.certificates.map(certItem))
+        : notice("info", "该企业暂无电子证照。")));
+  };
+  const form = h("form", { novalidate: true, class: "search" },
+    field("统一社会信用代码或企业全称", q), submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    search();
+  });
+  if (q.value) queueMicrotask(search);
+  return h("section", {},
+    titled("企业证照", "/"),
+    h("p", { class: "muted small" }, "企业法定代表人或企业管理员可查询企业名下的电子证照，并亮证或授权经办人使用。"),
+    form, out);
+}
+
+/** #/wallet/usage[?cert=<id>]: 用证记录. */
+export async function usageView(_params, query) {
+  const only = query.get("cert");
+  const [rows] = await Promise.all([
+    api("GET", "/api/wallet/usage", { role: "citizen" }),
+    // Type names for the rows come from my certificates.
+    cache.certs.size ? null : fetchCerts().catch(() => null),
+  ]);
+  const shown = only ? rows.filter((r) => r.cert_id === only) : rows;
+  const name = (id) => cache.certs.get(id)?.type_name ?? `证照（类型代码 ${typeCodeOf(id)}）`;
+  return h("section", {},
+    titled("用证记录", "/"),
+    h("p", { class: "muted small" }, "您的证照每一次被调阅都记录在这里：时间、事项、窗口和经办人。如有不认可的记录，请拨打12345反映。"),
+    only ? h("p", { class: "small" }, `仅显示：${name(only)}。`, h("a", { href: "#/wallet/usage" }, "查看全部")) : null,
+    shown.length
+      ? h("ul", { class: "list" }, shown.map((r) => h("li", {},
+        h("div", { class: "cert-head" }, h("strong", {}, name(r.cert_id)), " ",
+          r.grant_id ? badge("经授权代为出示", "warn") : badge("本人出示")),
+        h("dl", { class: "kv small" },
+          h("dt", {}, "时间"), h("dd", {}, fmtTime(r.at)),
+          h("dt", {}, "办理事项"), h("dd", { class: "mono" }, r.matter),
+          h("dt", {}, "窗口"), h("dd", {}, r.counter),
+          h("dt", {}, "经办人"), h("dd", {}, r.clerk)))))
+      : notice("info", "暂无用证记录。"));
+}
+
+/** #/wallet/object/<certId>: report wrong data in a certificate. */
+export async function objectView({ id }) {
+  const c = cache.certs.get(id) ?? await certById(id);
+  const reason = h("textarea", { rows: "5", maxlength: "1000", required: true });
+  const count = h("span", { class: "small muted", "aria-live": "off" }, "0/1000");
+  reason.addEventListener("input", () => (count.textContent = `${reason.value.length}/1000`));
+  const submit = h("button", { type: "submit", class: "primary block" }, "提交异议");
+  const out = h("div", { "aria-live": "polite" });
+  const form = h("form", { novalidate: true },
+    field("异议理由", reason, "请写明哪一项信息有误、正确的内容是什么，以及可以证明的材料。"),
+    h("p", { class: "right" }, count),
+    submit);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!reason.value.trim()) return out.replaceChildren(notice("bad", "请填写异议理由"));
+    const row = await busy(submit, "正在提交…", async () => {
+      try {
+        return await api("POST", "/api/wallet/objections", {
+          role: "citizen", body: { cert_id: c.id, reason: reason.value.trim() },
+        });
+      } catch (err) {
+        // The province keeps only the index entry of a certificate held at a city node.
+        if (err.code === "certificate_not_found" && c.source === "index") {
+          out.replaceChildren(notice("bad",
+            `该证照保存在${c.held_by}，省级系统暂不能在线受理对它的异议。请拨打12345或联系发证机关反映。`));
+          return undefined;
+        }
+        throw err;
+      }
+    }, out);
+    if (!row) return;
+    cache.certs.delete(c.id);
+    form.replaceWith(h("div", {},
+      notice("ok", `异议已提交，发证机关将在 ${fmtDate(row.deadline)} 前处理。处理期间证照标记为“有异议”，仍可正常使用。`),
+      h("a", { class: "button block", href: "#/wallet/objections" }, "查看我的异议")));
+  });
+  return h("section", {},
+    titled("提出异议", `/wallet/cert/${enc(id)}`),
+    h("p", {}, h("strong", {}, c.type_name ?? "电子证照"), " ", statusBadges(c)),
+    h("p", { class: "muted small" }, "发现证照信息有误时，可向发证机关提出异议。异议不影响证照使用，发证机关须在15日内答复。"),
+    form, out);
+}
+
+const OBJECTION = {
+  open: ["处理中", "warn"],
+  upheld: ["已采纳", "ok"],
+  rejected: ["未采纳", "bad"],
+};
+
+/** #/wallet/objections: my objections and their decisions. */
+export async function objectionsView() {
+  const [rows] = await Promise.all([
+    api("GET", "/api/wallet/objections", { role: "citizen" }),
+    // Type names for the rows come from my certificates.
+    cache.certs.size ? null : fetchCerts().catch(() => null),
+  ]);
+  const t = now();
+  return h("section", {},
+    titled("我的异议", "/"),
+    rows.length
+      ? h("ul", { class: "list" }, rows.map((o) => {
+        const [text, kind] = OBJECTION[o.status] ?? ["状态未知", ""];
+        const late = o.status === "open" && o.deadline < t;
+        return h("li", {},
+          h("div", { class: "cert-head" },
+            h("strong", {}, cache.certs.get(o.cert_id)?.type_name ?? "电子证照"), " ", badge(text, kind),
+            late ? [" ", badge("已超期", "bad")] : null),
+          h("p", { class: "small" }, "异议理由：", o.reason),
+          h("p", { class: "muted small" }, `提交于 ${fmtTime(o.created_at)}；`,
+            o.status === "open" ? `答复期限 ${fmtDate(o.deadline)}` : `答复于 ${fmtTime(o.decided_at)}`),
+          o.decision ? h("p", { class: "small" }, "处理意见：", o.decision) : null,
+          o.reporter && o.holder_id !== o.reporter ? h("p", { class: "muted small" }, "持证主体：", maskId(o.holder_id)) : null);
+      }))
+      : notice("info", "您还没有提出过异议。如发现证照信息有误，可在证照详情中点击“提出异议”。"));
+}

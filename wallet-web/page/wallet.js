@@ -1,0 +1,128 @@
+// The citizen wallet (电子证照钱包), served by the wallet province's node: the entry module
+// index.html loads for every route outside the counter. It registers the wallet's routes,
+// draws the home view, and starts the pieces 亮证 needs (WebAssembly core, device key, the
+// province's region) before anyone taps.
+
+import { h, route, start, notice, explain, session } from "/app/app.js";
+import {
+  cache, me, needLogin, showWho, warmUp, primeCerts, nearExpiry, takeFlash, registeredDevice,
+  ensureDevice, busy, badge, leaveTo, keyReady,
+} from "/app/wallet-state.js";
+import { loginView, registerView, livenessView, logout } from "/app/wallet-login.js";
+import {
+  certsView, certView, enterpriseView, usageView, objectView, objectionsView,
+} from "/app/wallet-certs.js";
+import { showCertView, showGrantView } from "/app/wallet-show.js";
+import { grantView, grantsView, receivedView } from "/app/wallet-grants.js";
+
+warmUp();
+
+/** A view for signed-in citizens: others go to 登录 and come back here afterwards. */
+function authed(render) {
+  return async (params, query) => {
+    if (needLogin()) return h("section", {}, h("p", { class: "muted" }, "正在转到登录…"));
+    if (cache.me) showWho(cache.me.name);
+    else me().then((m) => showWho(m.name), () => {});
+    try {
+      return await render(params, query);
+    } catch (err) {
+      // api() already dropped a session the node refused; send the person to log in again.
+      if (err?.code === "unauthenticated" && !session.get("citizen")) {
+        leaveTo("/login", "warn", "登录已过期，请重新登录");
+        return h("section", {});
+      }
+      throw err;
+    }
+  };
+}
+
+/** #/: the wallet home. */
+async function homeView() {
+  // The device key is local and normally loaded by now; its line needs it.
+  const [person] = await Promise.all([me(), keyReady().catch(() => null)]);
+  showWho(person.name);
+  const summary = h("p", { class: "muted small", "aria-live": "polite" }, "正在读取证照…");
+  primeCerts().then((list) => {
+    const soon = list.filter(nearExpiry).length;
+    summary.replaceChildren(`您名下有 ${list.length} 张电子证照`, soon ? `，其中 ${soon} 张即将到期` : "", "。");
+  }, (err) => summary.replaceChildren(explain(err)));
+
+  const out = h("div", { "aria-live": "polite" });
+  const device = registeredDevice();
+  const deviceLine = h("p", { class: "small" });
+  const showDevice = (rec) => deviceLine.replaceChildren(
+    badge("已登记", "ok"), ` 本机密钥已登记（编号 ${rec.keyId.slice(0, 8)}…），私钥只保存在本机浏览器中。`);
+  if (device) showDevice(device);
+  else {
+    const register = h("button", { type: "button" }, "登记本机密钥");
+    register.addEventListener("click", async () => {
+      const done = await busy(register, "正在登记…", () => ensureDevice(), out);
+      if (done) {
+        showDevice(registeredDevice());
+        out.replaceChildren(notice("ok", "本机密钥已登记，可以亮证和授权他人使用了。"));
+      }
+    });
+    deviceLine.replaceChildren(badge("未登记", "warn"), " 本机密钥尚未登记，登记后才能亮证和授权。 ", register);
+  }
+
+  const realPerson = person.level === "real_person";
+  const logoutButton = h("button", { type: "button", class: "block" }, "退出登录");
+  logoutButton.addEventListener("click", () => logout(logoutButton, out));
+
+  return h("div", {},
+    takeFlash(),
+    h("section", {},
+      h("h2", {}, `${person.name}，您好`),
+      h("p", { class: "small" },
+        badge("实名认证", "ok"), " ",
+        realPerson ? badge("实人认证", "ok") : null,
+        h("span", { class: "muted" }, ` 身份证号 ${person.resident_id_masked}`)),
+      summary),
+    h("nav", { class: "grid wallet-nav", "aria-label": "钱包功能" },
+      h("a", { href: "#/wallet/certs" }, "我的证照"),
+      h("a", { href: "#/wallet/grants" }, "我的授权"),
+      h("a", { href: "#/wallet/received" }, "授权给我的证照"),
+      h("a", { href: "#/wallet/enterprise" }, "企业证照"),
+      h("a", { href: "#/wallet/usage" }, "用证记录"),
+      h("a", { href: "#/wallet/objections" }, "我的异议")),
+    h("section", {},
+      h("h3", {}, "账号与安全"),
+      deviceLine,
+      h("p", { class: "small" },
+        realPerson
+          ? [badge("已完成", "ok"), " 本次登录已完成实人认证。"]
+          : [badge("未认证", ""), " 办理要求“实名+实人”的事项前，请先完成",
+            h("a", { href: "#/wallet/liveness" }, "实人认证"), "。"]),
+      out,
+      logoutButton));
+}
+
+function loginOnly(render) {
+  // Someone already signed in who opens 登录 lands on the home view instead.
+  return (params, query) => {
+    if (session.get("citizen")?.access_token) {
+      location.replace("#/");
+      return h("section", {});
+    }
+    showWho("");
+    return render(params, query);
+  };
+}
+
+route("/login", loginOnly(loginView));
+route("/register", loginOnly(registerView));
+route("/", authed(homeView));
+route("/wallet/certs", authed(certsView));
+route("/wallet/cert/:id", authed(certView));
+route("/wallet/show/:id", authed(showCertView));
+route("/wallet/show-grant/:id", authed(showGrantView));
+route("/wallet/grant/:id", authed(grantView));
+route("/wallet/grants", authed(grantsView));
+route("/wallet/received", authed(receivedView));
+route("/wallet/enterprise", authed(enterpriseView));
+route("/wallet/usage", authed(usageView));
+route("/wallet/object/:id", authed(objectView));
+route("/wallet/objections", authed(objectionsView));
+route("/wallet/liveness", authed(livenessView));
+
+start();
