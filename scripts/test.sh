@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs whatever is missing, then runs every test. `.ci/run` calls this.
 #
-#   1. formatting and lints            4. the WebAssembly tests in Node and headless Chromium
-#   2. native unit, property and       5. pkg/ is exactly what the sources build
-#      vector tests                    6. benchmarks run once each (smoke, no timing)
-#   3. the demo federation serves the page  (end-to-end tests over separate node processes
-#                                            run with the native tests)
+#   1. formatting and lints
+#   2. native unit, property, vector and end-to-end tests (nodes as separate processes)
+#   3. the demo federation serves the page; the browser tests drive it in headless Chromium
+#   4. the WebAssembly tests in Node and headless Chromium
+#   5. pkg/ is exactly what the sources build
+#   6. benchmarks run once each (smoke, no timing)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,6 +31,9 @@ cargo test --workspace --locked
 
 step "demo server serves the page and the WebAssembly build"
 scripts/smoke-demo.sh
+
+step "the page in headless Chromium: scenario 1 by three people, codes, every view at 360 px"
+scripts/test-browser.sh
 
 step "WebAssembly tests (Node, headless Chromium)"
 scripts/test-wasm.sh
