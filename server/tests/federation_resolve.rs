@@ -506,3 +506,125 @@ async fn forged_and_misrouted_inter_node_calls_are_refused_and_audited() {
     assert!(refused.contains(&"service_token_replayed"));
     assert!(refused.contains(&"hop_misrouted"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_holder_sees_fields_and_seal_of_a_certificate_held_at_a_city_and_the_owner_audits_it() {
+    let mut f = federation(Backend::Sqlite).await;
+    let cert = issue(&f, "410100", &holder()).await;
+    let (token, _) = citizen(&f, &holder(), "张伟", "13800138000").await;
+    let path = format!("/api/wallet/certificates/{cert}");
+    // Henan knows the certificate from Zhengzhou's push; the detail brings the holder's copy.
+    let detail = support::nodes::eventually(
+        "the certificate in Henan's index",
+        Duration::from_secs(10),
+        || async {
+            let (status, body) = f.get("410000", &path, Some(&token)).await;
+            (status == 200).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(detail["source"], "index");
+    assert_eq!(detail["copy_unavailable"], Value::Null);
+    let sealed: wallet_core::SealedCertificate =
+        serde_json::from_value(detail["sealed"].clone()).unwrap();
+    assert_eq!(sealed.certificate.id, cert);
+    assert_eq!(
+        sealed.certificate.fields.len(),
+        3,
+        "the holder's own copy is whole"
+    );
+    let keys: Vec<wallet_core::TrustEntry> =
+        serde_json::from_value(detail["issuer_keys"].clone()).unwrap();
+    sealed.verify(&wallet_core::TrustList::new(keys)).unwrap();
+    // Zhengzhou recorded the hand-over, and its chain holds.
+    let zz = &f.state("410100").db;
+    assert!(zz.verify_audit_chain().await.unwrap().is_ok());
+    let handed: Vec<AuditEntry> = zz
+        .audit_entries(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.entry)
+        .filter(|e| e.action == "holder_copy")
+        .collect();
+    assert_eq!(handed.len(), 1);
+    assert_eq!(
+        (handed[0].subject.as_str(), handed[0].result.as_str()),
+        (cert.to_string().as_str(), "ok")
+    );
+    // Someone else signed in at Henan gets nothing.
+    let (other, _) = citizen(&f, &staffer(), "李娜", "13900139000").await;
+    assert_eq!(f.get("410000", &path, Some(&other)).await.0, 404);
+    // With Zhengzhou down, the metadata still shows, with the reason the copy is missing.
+    f.stop("410100").await;
+    let (status, body) = f.get("410000", &path, Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sealed"], Value::Null);
+    assert!(!body["copy_unavailable"].as_str().unwrap().is_empty());
+}
+
+/// A holder's copy is handed only to a province (the tier that signs residents in), only for
+/// that resident's own certificate, and every refusal is audited at the owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_copy_is_refused_to_a_city_and_for_someone_elses_certificate() {
+    use server::federation::holder_copy::CopyRequest;
+    let f = federation(Backend::Sqlite).await;
+    let cert = issue(&f, "410100", &holder()).await;
+    let f = &f;
+    let ask = |from: &str, resident: String| {
+        let key = &f.state(from).node_key;
+        let from: RegionCode = from.parse().unwrap();
+        let to: RegionCode = "410100".parse().unwrap();
+        let request = CopyRequest {
+            cert_id: cert.to_string(),
+            resident_id: resident,
+            acts_for: Vec::new(),
+            correlation_id: "copy-test-0001".into(),
+        };
+        let envelope = wallet_core::NodeEnvelope::seal(
+            key,
+            from,
+            to,
+            f.now(),
+            serde_json::to_string(&request).unwrap(),
+        );
+        let token =
+            server::federation::token::mint(key, from, to, "copy-test-0001", f.now()).unwrap();
+        async move {
+            f.post(
+                "410100",
+                "/federation/v1/holder-copy",
+                Some(&token),
+                &serde_json::to_value(&envelope).unwrap(),
+            )
+            .await
+        }
+    };
+    // Luohe is a city: it signs no residents in and gets no copies.
+    let (status, body) = ask("411100", holder()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("certificate_not_found"))
+    );
+    // Henan asking in someone else's name gets nothing either.
+    let (status, _) = ask("410000", staffer()).await;
+    assert_eq!(status, 404);
+    // Henan asking for the holder gets the copy.
+    let (status, body) = ask("410000", holder()).await;
+    assert_eq!(status, 200, "{body}");
+    let results: Vec<String> = f
+        .state("410100")
+        .db
+        .audit_entries(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.entry)
+        .filter(|e| e.action == "holder_copy")
+        .map(|e| e.result)
+        .collect();
+    assert_eq!(
+        results,
+        ["certificate_not_found", "certificate_not_found", "ok"]
+    );
+}

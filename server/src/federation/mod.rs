@@ -7,6 +7,7 @@
 //! - `outbox`: the task that pushes certificate metadata to the tiers above.
 
 pub mod client;
+pub mod holder_copy;
 pub mod outbox;
 pub mod peer;
 pub mod registry;

@@ -187,3 +187,16 @@ fn open(
     }
     Ok(batch)
 }
+
+/// `POST /federation/v1/holder-copy`: a wallet province asks, in a request it signs, for the
+/// holder's own copy of a certificate held here (or relays through here towards its owner).
+pub async fn holder_copy(
+    State(s): State<AppState>,
+    call: PeerCall,
+    ApiJson(envelope): ApiJson<NodeEnvelope>,
+) -> Result<Json<crate::federation::holder_copy::CopyResponse>, ApiError> {
+    let correlation = call.claims.cid.clone();
+    crate::federation::holder_copy::serve(&s, call.from, envelope, &correlation, call.budget)
+        .await
+        .map(Json)
+}

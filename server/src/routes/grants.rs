@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use wallet_core::{Grant, Holder, PublicKey, RegionCode, SealedCertificate};
+use wallet_core::{Grant, Holder, PublicKey, RegionCode, SealedCertificate, TrustEntry};
 
 use crate::auth::Citizen;
 use crate::db::audit::{citizen_actor, AuditEntry};
@@ -289,6 +289,14 @@ pub struct MyCertificate {
     /// `local` (held here, sealed copy included) or `index` (metadata and status pushed here
     /// by the node that holds it).
     pub source: &'static str,
+    /// Detail view only: the issuer's seal keys the page checks `sealed` against — this node's
+    /// own, or, for a copy fetched from the owner, those the owner vouched for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_keys: Option<Vec<TrustEntry>>,
+    /// Detail view only: why the copy of a certificate held elsewhere could not be fetched (the
+    /// owner's system is down, say), in Chinese; the metadata is shown meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_unavailable: Option<String>,
 }
 
 impl MyCertificate {
@@ -313,6 +321,8 @@ impl MyCertificate {
             held_at: s.settings.region.to_string(),
             held_by: s.settings.name.clone(),
             source: "local",
+            issuer_keys: None,
+            copy_unavailable: None,
         }
     }
 
@@ -343,6 +353,8 @@ impl MyCertificate {
             held_at: ix.owner_region,
             held_by,
             source: "index",
+            issuer_keys: None,
+            copy_unavailable: None,
         }
     }
 }
@@ -413,7 +425,17 @@ pub async fn certificate(
         {
             return Err(not_found());
         }
-        return Ok(Json(MyCertificate::local(&s, c)));
+        let issuer = c.issuer_code.clone();
+        let mut out = MyCertificate::local(&s, c);
+        out.issuer_keys = Some(
+            crate::routes::trust::node_trust_list(&s)
+                .await?
+                .entries
+                .into_iter()
+                .filter(|e| e.issuer.as_str() == issuer)
+                .collect(),
+        );
+        return Ok(Json(out));
     }
     let ix = s.db.indexed_certificate(&id).await?.ok_or_else(not_found)?;
     let mine = match ix.meta.holder_kind.as_str() {
@@ -426,7 +448,20 @@ pub async fn certificate(
     if !mine {
         return Err(not_found());
     }
-    Ok(Json(MyCertificate::indexed(&s, ix, &me.resident_id)))
+    let cert_id: wallet_core::CertId = ix.meta.cert_id.parse().map_err(ApiError::internal)?;
+    let mut out = MyCertificate::indexed(&s, ix, &me.resident_id);
+    // The holder's own copy, fields and seal, from the node that holds it.
+    match crate::federation::holder_copy::fetch(&s, &cert_id, &me.resident_id).await {
+        Ok(copy) => {
+            out.sealed = Some(copy.sealed);
+            out.issuer_keys = Some(copy.issuer_keys);
+        }
+        Err(e) => {
+            tracing::warn!(cert = %cert_id, error = %e, "holder copy unavailable");
+            out.copy_unavailable = Some(e.parts().2.to_owned());
+        }
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize)]

@@ -304,6 +304,12 @@ pub const ROUTES: &[Route] = &[
         what: "pushed certificate metadata and status changes, signed envelope; acks event ids",
     },
     Route {
+        method: "POST",
+        path: "/federation/v1/holder-copy",
+        who: "peer node",
+        what: "a wallet province's signed request for a holder's own copy of a certificate held here (relayed towards its owner)",
+    },
+    Route {
         method: "GET",
         path: "/metrics",
         who: "operators",
@@ -398,6 +404,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/federation/v1/retrieve", post(hop::retrieve))
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))
+        .route("/federation/v1/holder-copy", post(federation::holder_copy))
         .route("/metrics", get(crate::metrics::expose))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/{*rest}", axum::routing::any(not_found))
