@@ -65,7 +65,7 @@ export async function certView({ id }) {
   const ok = usable(c);
   const show = showButton("certificate", c.id, "亮证", { class: "primary", disabled: !ok });
   const fields = v ? v.fieldNames.map((n, i) => [n, v.fieldValues[i]]) : [];
-  const issuer = v?.issuerName || c.issuer_name;
+  const issuer = c.issuer_name || v?.issuerName;
   return h("section", {},
     titled("证照详情", cache.creditCodes.has(c.id)
       ? `/wallet/enterprise?q=${enc(cache.creditCodes.get(c.id))}` : "/wallet/certs"),
@@ -148,7 +148,9 @@ export async function usageView(_params, query) {
           r.grant_id ? badge("经授权代为出示", "warn") : badge("本人出示")),
         h("dl", { class: "kv small" },
           h("dt", {}, "时间"), h("dd", {}, fmtTime(r.at)),
-          h("dt", {}, "办理事项"), h("dd", { class: "mono" }, r.matter),
+          h("dt", {}, "办理事项"), h("dd", {},
+            r.matter_name ?? "",
+            h("span", { class: "sub-line mono" }, r.matter_name ? `事项编码 ${r.matter}` : r.matter)),
           h("dt", {}, "窗口"), h("dd", {}, r.counter),
           h("dt", {}, "经办人"), h("dd", {}, r.clerk)))))
       : notice("info", "暂无用证记录。"));

@@ -4,8 +4,8 @@
 
 import { h, field, api, notice, explain, titled, fmtTime, now, wasm } from "/app/app.js";
 import {
-  cache, certById, usable, keyReady, ensureDevice, myResidentId, maskId, badge, busy,
-  loadGrants, grantState, statusBadges, leaveTo, takeFlash, unusableReason,
+  certById, usable, keyReady, ensureDevice, maskId, badge, busy, me, mattersFor, typeCodeOf,
+  loadGrants, grantState, statusBadges, leaveTo, takeFlash, unusableReason, grantHolder, grantMatters,
 } from "/app/wallet-state.js";
 import { showButton } from "/app/wallet-show.js";
 
@@ -13,7 +13,8 @@ const enc = encodeURIComponent;
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 const MAX_WINDOW = 30 * DAY;
-const MATTER_CODE = /^[A-Za-z0-9._-]{1,64}$/;
+/** The most matters one grant may name (wallet-core's limit). */
+const MAX_MATTERS = 16;
 const PRESETS = [
   ["1h", "1 小时", HOUR],
   ["1d", "1 天", DAY],
@@ -31,78 +32,91 @@ function localInput(sec) {
 const radio = (name, value, label, checked) =>
   h("label", { class: "choice" }, h("input", { type: "radio", name, value, checked }), label);
 
-/** The holder a grant names: me for a personal certificate, the enterprise for its own. */
-async function holderOf(c) {
-  if (c.holder_kind !== "enterprise") return { kind: "person", id: myResidentId() };
-  let code = cache.creditCodes.get(c.id);
-  if (!code && c.enterprise_name) {
-    const ent = await api("GET", `/api/wallet/enterprise?q=${enc(c.enterprise_name)}`, { role: "citizen" });
-    code = ent.credit_code;
-    cache.creditCodes.set(c.id, code);
-  }
-  return { kind: "enterprise", id: code };
+/** The holder a grant names, as the node gave it with the certificate: my own resident ID
+ * for a personal certificate, the credit code for an enterprise's. */
+const holderOf = (c) => ({ kind: c.holder_kind === "enterprise" ? "enterprise" : "person", id: c.holder_id });
+
+let seq = 0;
+
+/**
+ * 授权事项: 全部事项, or 指定事项 chosen by name from the province's matter directory — the
+ * matters where this type of certificate replaces a material. `value()` gives the checked
+ * matters as `{ code, name }` (empty for all); it throws a plain-Chinese message.
+ */
+function matterScope(matters, failure, retry) {
+  const n = ++seq;
+  const checks = matters.map((m, i) => {
+    const nameId = `matter-${n}-${i}`;
+    return h("label", { class: "choice matter" },
+      h("input", {
+        type: "checkbox", name: "matter", value: m.code,
+        "aria-labelledby": nameId, "aria-describedby": `${nameId}-by`,
+      }),
+      h("span", { class: "matter-text" },
+        h("span", { id: nameId }, m.name),
+        h("span", { id: `${nameId}-by`, class: "sub-line" }, `办理地：${m.region_name}`)));
+  });
+  const named = h("div", { class: "named matter-list", hidden: true },
+    h("p", { class: "muted small" }, "可选择的事项来自本省政务服务事项目录中可用此证照替代材料的事项。"),
+    checks);
+  const choices = matters.length
+    ? [radio("scope", "all", "全部事项", true), radio("scope", "named", "指定事项", false), named]
+    : [radio("scope", "all", "全部事项", true),
+      failure
+        ? h("div", { class: "notice warn", role: "status" },
+          `事项目录暂时无法读取（${failure}），现在只能授权全部事项。如需指定事项，请重新读取。`,
+          h("button", { type: "button", class: "block", onclick: (e) => retry(e.currentTarget) }, "重新读取事项目录"))
+        : h("p", { class: "muted small" }, "本省事项目录中暂无可用此证照替代材料的事项，只能授权全部事项。")];
+  const node = h("fieldset", {}, h("legend", {}, "授权事项"), choices);
+  node.addEventListener("change", (e) => {
+    if (e.target.name === "scope") named.hidden = e.target.value !== "named";
+  });
+  return {
+    node,
+    value() {
+      if (node.querySelector("input[name=scope]:checked").value === "all") return [];
+      const picked = checks.map((l) => l.querySelector("input")).filter((i) => i.checked);
+      if (!picked.length) throw new Error("请至少选择一个事项，或选择“全部事项”");
+      if (picked.length > MAX_MATTERS) throw new Error(`指定事项最多${MAX_MATTERS}项`);
+      return picked.map((i) => matters.find((m) => m.code === i.value));
+    },
+  };
 }
 
 /** #/wallet/grant/<certId>: 授权他人使用. */
 export async function grantView({ id }) {
-  const [c, usage, core] = await Promise.all([
+  const [c, directory, core, person] = await Promise.all([
     certById(id),
-    api("GET", "/api/wallet/usage", { role: "citizen" }).catch(() => []),
+    // The type code is part of the identifier, so the directory is asked at the same time.
+    mattersFor(typeCodeOf(id)).then((list) => ({ list }), (err) => ({ list: [], failure: explain(err) })),
     wasm(),
+    me(),
   ]);
   const back = `/wallet/cert/${enc(id)}`;
   if (!usable(c)) {
     return h("section", {}, titled("授权他人使用", back),
       notice("bad", unusableReason(c)));
   }
-  const holder = await holderOf(c);
+  const holder = holderOf(c);
+  if (!holder.id) {
+    // A node that does not say whose certificate it is cannot have a grant signed for it.
+    return h("section", {}, titled("授权他人使用", back),
+      notice("bad", "暂时无法读取此证照的持证主体，不能授权。请返回“我的证照”刷新后重试。"));
+  }
   const out = h("div", { "aria-live": "polite" });
 
   const name = h("input", { maxlength: "30", autocomplete: "off", required: true });
   const rid = h("input", { maxlength: "18", autocomplete: "off", required: true });
   const ent = h("input", { maxlength: "18", autocomplete: "off" });
 
-  // Matters: no citizen-readable matter list exists, so the choices are the matters this
-  // certificate was already used for, plus any code the person types from the 办事指南.
-  const known = [...new Set(usage.filter((r) => r.cert_id === c.id).map((r) => r.matter))];
-  const checks = h("div", { class: "matter-list" });
-  const addMatter = (code, checked) => {
-    const existing = [...checks.querySelectorAll("input")].find((i) => i.value === code);
-    if (existing) {
-      existing.checked ||= checked;
-      return;
-    }
-    checks.append(h("label", { class: "choice" },
-      h("input", { type: "checkbox", name: "matter", value: code, checked }), code));
-  };
-  known.forEach((m) => addMatter(m, false));
-  const codeInput = h("input", { maxlength: "64", autocomplete: "off", class: "mono" });
-  const addButton = h("button", { type: "button" }, "添加事项");
-  addButton.addEventListener("click", () => {
-    const code = codeInput.value.trim();
-    if (!MATTER_CODE.test(code)) {
-      out.replaceChildren(notice("bad", "事项编码由字母、数字和“-”“_”“.”组成，请按办事指南上的编码填写"));
-      return;
-    }
-    addMatter(code, true);
-    codeInput.value = "";
-    out.replaceChildren();
-  });
-  const named = h("div", { class: "named", hidden: true },
-    known.length ? null : h("p", { class: "muted small" }, "此证照还没有用于办事的记录。"),
-    checks,
-    h("div", { class: "field" },
-      h("label", { for: "matter-code" }, "事项编码"),
-      h("div", { class: "otp-row" }, Object.assign(codeInput, { id: "matter-code" }), addButton),
-      h("p", { class: "muted small" }, "事项编码可在办事指南或窗口查询。")));
-  const scope = h("fieldset", {},
-    h("legend", {}, "授权事项"),
-    radio("scope", "all", "全部事项", true),
-    radio("scope", "named", "指定事项", false),
-    named);
-  scope.addEventListener("change", () => {
-    named.hidden = scope.querySelector("input[name=scope]:checked").value !== "named";
-  });
+  // Read again on request after a failure; the form reads whichever scope is in place.
+  let scope;
+  const retry = (button) => busy(button, "正在读取…", async () => {
+    const next = matterScope(await mattersFor(typeCodeOf(id)), null, retry);
+    scope.node.replaceWith(next.node);
+    scope = next;
+  }, out);
+  scope = matterScope(directory.list, directory.failure, retry);
 
   const from = h("input", { type: "datetime-local", id: "grant-from" });
   const until = h("input", { type: "datetime-local", id: "grant-until" });
@@ -129,7 +143,7 @@ export async function grantView({ id }) {
     field("被授权人姓名", name),
     field("被授权人身份证号", rid),
     field("被授权人所在企业统一社会信用代码（选填）", ent, "被授权人代表企业办事时填写"),
-    scope, period,
+    scope.node, period,
     field("使用次数上限（选填）", limit, "不填则在授权期限内不限次数"),
     preview);
 
@@ -143,7 +157,11 @@ export async function grantView({ id }) {
     } catch (err) {
       throw new Error(explain(err));
     }
-    if (granteeId === myResidentId()) throw new Error("不能授权给自己，请填写被授权人的信息");
+    // A personal certificate names me in full; for an enterprise's, my masked ID and name.
+    const self = holder.kind === "person"
+      ? granteeId === holder.id
+      : maskId(granteeId) === person.resident_id_masked && granteeName === person.name;
+    if (self) throw new Error("不能授权给自己，请填写被授权人的信息");
     let enterprise = "";
     if (ent.value.trim()) {
       try {
@@ -152,10 +170,7 @@ export async function grantView({ id }) {
         throw new Error(explain(err));
       }
     }
-    const all = scope.querySelector("input[name=scope]:checked").value === "all";
-    const matters = all ? [] : [...checks.querySelectorAll("input:checked")].map((i) => i.value);
-    if (!all && !matters.length) throw new Error("请至少选择一个事项，或选择“全部事项”");
-    if (matters.length > 16) throw new Error("指定事项最多16项");
+    const matters = scope.value();
     const p = period.querySelector("input[name=period]:checked").value;
     const preset = PRESETS.find(([v]) => v === p);
     let window;
@@ -186,7 +201,9 @@ export async function grantView({ id }) {
         t.enterprise ? ` 代表企业 ${t.enterprise}` : ""),
       h("dt", {}, "授权证照"), h("dd", {}, c.type_name ?? "电子证照",
         c.holder_kind === "enterprise" ? `（${c.enterprise_name ?? holder.id}）` : ""),
-      h("dt", {}, "授权事项"), h("dd", {}, t.matters.length ? t.matters.join("、") : "全部事项"),
+      h("dt", {}, "授权事项"), h("dd", {}, t.matters.length
+        ? h("ul", { class: "plain" }, t.matters.map((m) => h("li", {}, m.name, h("span", { class: "sub-line" }, `办理地：${m.region_name}`))))
+        : "全部事项"),
       h("dt", {}, "授权期限"), h("dd", {}, t.period[0] === "custom"
         ? `${fmtTime(w.notBefore)} 至 ${fmtTime(w.notAfter)}`
         : `自签署时起 ${t.period[1]}（约至 ${fmtTime(w.notAfter)}）`),
@@ -231,7 +248,7 @@ export async function grantView({ id }) {
       const row = await busy(sign, "正在签署…", async () => {
         const { key } = await keyReady();
         const token = key.signGrant(c.id, holder.kind, holder.id, terms.granteeId, terms.granteeName,
-          terms.enterprise, terms.matters, w.notBefore, w.notAfter, terms.uses);
+          terms.enterprise, terms.matters.map((m) => m.code), w.notBefore, w.notAfter, terms.uses);
         return submitGrant(token);
       }, out);
       if (!row) return;
@@ -261,18 +278,16 @@ const STATE_BADGE = {
   revoked: ["已撤销", "bad"],
 };
 
-function scopeText(view) {
-  if (!view) return "";
-  return view.matters.length ? `事项：${view.matters.join("、")}` : "事项：全部事项";
+/** The grant in one line, the way people say it: who · which matters · until when. */
+const terms = (who, row) => `${who} · 事项：${grantMatters(row)} · 至 ${fmtTime(row.not_after)}`;
+
+function sinceText(row) {
+  const uses = row.use_limit != null ? `已使用 ${row.uses}/${row.use_limit} 次` : `已使用 ${row.uses} 次`;
+  return `自 ${fmtTime(row.not_before)} 起；${uses}`;
 }
 
-function windowText(row) {
-  return `${fmtTime(row.not_before)} 至 ${fmtTime(row.not_after)}`;
-}
-
-function usesText(row) {
-  return row.use_limit != null ? `已使用 ${row.uses}/${row.use_limit} 次` : `已使用 ${row.uses} 次`;
-}
+/** A grant of an enterprise's certificate names the enterprise (a credit code, not an ID). */
+const forEnterprise = (row) => !/^\d{17}[\dX]$/.test(String(row.holder_id ?? ""));
 
 /** #/wallet/grants: 我的授权. */
 export async function grantsView() {
@@ -285,12 +300,13 @@ export async function grantsView() {
   const item = (g) => {
     const s = grantState(g.row);
     const [text, kind] = STATE_BADGE[s];
-    const who = g.view ? `${g.view.granteeName}（${g.view.granteeIdMasked}）` : maskId(g.row.grantee_id);
+    const r = g.row;
+    const grantee = r.grantee_name ?? "被授权人";
     const li = h("li", {},
       h("div", { class: "cert-head" }, h("strong", {}, g.typeName ?? "电子证照"), " ", badge(text, kind)),
-      h("p", { class: "small" }, "被授权人：", who),
-      h("p", { class: "small muted" }, scopeText(g.view)),
-      h("p", { class: "small muted" }, "期限：", windowText(g.row), "；", usesText(g.row)),
+      forEnterprise(r) ? h("p", { class: "small" }, `持证企业 ${grantHolder(r)}`) : null,
+      h("p", { class: "small" }, terms(`被授权人 ${grantee}（${r.grantee_id_masked ?? maskId(r.grantee_id)}）`, r)),
+      h("p", { class: "small muted" }, sinceText(r)),
       g.row.revoked_at != null ? h("p", { class: "small muted" }, `撤销于 ${fmtTime(g.row.revoked_at)}`) : null);
     if (s === "active" || s === "pending") {
       const revoke = h("button", { type: "button", class: "danger" }, "撤销授权");
@@ -300,7 +316,7 @@ export async function grantsView() {
         const confirm = h("button", { type: "button", class: "danger" }, "确认撤销");
         const cancel = h("button", { type: "button" }, "取消");
         const box = h("div", { class: "confirm", role: "group", "aria-label": "确认撤销授权" },
-          h("p", {}, `确定撤销对 ${g.view?.granteeName ?? "被授权人"} 的授权吗？撤销后，对方出示的亮证码将立即失效。`),
+          h("p", {}, `确定撤销对 ${grantee} 的授权吗？撤销后，对方出示的亮证码将立即失效。`),
           h("div", { class: "actions" }, confirm, cancel));
         slot.replaceChildren(box);
         cancel.addEventListener("click", () => {
@@ -314,7 +330,7 @@ export async function grantsView() {
             return true;
           }, slot);
           if (!done) return;
-          leaveTo("/wallet/grants", "ok", `已撤销对 ${g.view?.granteeName ?? "被授权人"} 的授权，对方将不能再代为亮证。`);
+          leaveTo("/wallet/grants", "ok", `已撤销对 ${grantee} 的授权，对方将不能再代为亮证。`);
         });
       });
       li.append(h("div", { class: "actions" }, revoke), slot);
@@ -346,12 +362,12 @@ export async function receivedView() {
         const s = grantState(g.row);
         const [text, kind] = STATE_BADGE[s];
         const show = showButton("grant", g.row.id, "代为亮证", { class: "primary" });
+        const r = g.row;
         return h("li", {},
           h("div", { class: "cert-head" }, h("strong", {}, g.typeName ?? "电子证照"), " ", badge(text, kind)),
-          h("p", { class: "small" }, "持证人：", g.view ? maskId(g.view.holderId) : "—"),
-          h("p", { class: "small muted" }, scopeText(g.view)),
-          h("p", { class: "small muted" }, "期限：", windowText(g.row), "；", usesText(g.row)),
-          s === "active" && g.view ? h("div", { class: "actions" }, show) : null);
+          h("p", { class: "small" }, terms(`${forEnterprise(r) ? "持证企业" : "持证人"} ${grantHolder(r)}`, r)),
+          h("p", { class: "small muted" }, sinceText(r)),
+          s === "active" ? h("div", { class: "actions" }, show) : null);
       }))
       : notice("info", "暂时没有他人授权给您的证照。"));
 }

@@ -3,10 +3,10 @@
 // the presentation synchronously (`prepare`) with the WebAssembly core and the key loaded in
 // advance (`warmUp`), so no network request stands between the tap and the code.
 
-import { h, notice, explain, titled, go, now, fmtTime, wasm } from "/app/app.js";
+import { h, api, notice, explain, titled, go, now, fmtTime, wasm } from "/app/app.js";
 import {
-  LIFETIME, ready, keyReady, regionReady, cache, certById, badge, maskId, usable,
-  loadGrants, grantState, registeredDevice, unusableReason,
+  LIFETIME, ready, keyReady, regionReady, cache, certById, badge, usable, me,
+  loadGrants, grantState, registeredDevice, unusableReason, grantHolder, grantMatters,
 } from "/app/wallet-state.js";
 
 let pending = null;
@@ -127,8 +127,8 @@ function grantShow({ id }) {
     const state = grantState(g.row);
     info.replaceChildren(
       h("strong", {}, g.typeName ?? "电子证照"), " ", badge("代为出示", "warn"),
-      h("span", { class: "small muted" }, `持证人 ${maskId(g.view.holderId)} 授权，有效至 ${fmtTime(g.row.not_after)}`),
-      h("span", { class: "small muted" }, g.view.matters.length ? `仅限事项：${g.view.matters.join("、")}` : "可用于全部事项"));
+      h("span", { class: "small muted" }, `持证人 ${grantHolder(g.row)} 授权，有效至 ${fmtTime(g.row.not_after)}`),
+      h("span", { class: "small muted" }, g.row.matters?.length ? `仅限事项：${grantMatters(g.row)}` : "可用于全部事项"));
     return state;
   };
   const view = presenter("grant", id, info, "/wallet/received");
@@ -141,8 +141,13 @@ function grantShow({ id }) {
   };
   const known = cache.received.get(id);
   // Known from the list: checked before drawing. Opened directly: drawn at once, checked after.
+  // A list read a while ago is checked again too: the holder may have revoked since.
   if (known) check(known);
-  else loadGrants().then(() => check(cache.received.get(id)), () => {});
+  if (!known) loadGrants().then(() => check(cache.received.get(id)), () => {});
+  else if (now() - cache.receivedAt > 10) {
+    // After the code is on screen: the tap draws first, the check follows.
+    requestAnimationFrame(() => setTimeout(() => loadGrants().then(() => check(cache.received.get(id)), () => {}), 0));
+  }
   return view;
 }
 
@@ -163,6 +168,47 @@ function presenter(kind, id, info, back) {
   let lock = null;
   let stopped = false;
 
+  // Each new code is reported to the province as the current one, so the codes before it are
+  // refused at the counter at once instead of when their minute runs out. In the background,
+  // after the code is drawn, and one call at a time: the node keeps the newest it hears of, but
+  // two codes signed in the same second could cross on the way. A failed call is retried with
+  // the next code; until then the older codes stay good for their minute, and the page says so.
+  const sync = h("div", { class: "sync-note", "aria-live": "polite" });
+  let newest = null;
+  let sending = false;
+  const announce = (text) => {
+    newest = text;
+    if (sending) return;
+    sending = true;
+    // After the frame that shows the code: nothing of this call runs before the QR is on screen.
+    requestAnimationFrame(() => setTimeout(send, 0));
+  };
+  const send = async () => {
+    if (stopped) {
+      sending = false;
+      return;
+    }
+    const text = newest;
+    let failure = null;
+    try {
+      await api("POST", "/api/wallet/presentations/current", { role: "citizen", body: { text } });
+    } catch (err) {
+      failure = err;
+    }
+    // A newer code was drawn meanwhile: that one is what counts now (and the retry, if this failed).
+    if (newest !== text && !stopped) return send();
+    sending = false;
+    if (stopped) return;
+    if (!failure) return sync.replaceChildren();
+    if (failure.code === "presenter_key_unknown") {
+      sync.replaceChildren();
+      warn.replaceChildren(notice("warn", explain(failure)));
+      return;
+    }
+    sync.replaceChildren(h("p", { class: "small muted" },
+      `未能通知省级系统亮证码已刷新（${explain(failure)}）。之前出示的亮证码在过期前（最长 ${LIFETIME} 秒）仍可使用；下次刷新时将自动重试。`));
+  };
+
   const paint = (s) => {
     // The SVG comes from the WebAssembly core (wallet-core's QR renderer), never from the server.
     qr.innerHTML = s.svg;
@@ -170,6 +216,7 @@ function presenter(kind, id, info, back) {
     expiresAt = s.expiresAt;
     issuedAt = s.issuedAt;
     tick();
+    announce(s.text);
   };
   const fresh = () => {
     if (stopped) return;
@@ -219,8 +266,8 @@ function presenter(kind, id, info, back) {
   timer = setInterval(tick, 250);
   keepAwake();
   // A code signed by a key the province does not know is refused at the counter: say so here.
-  keyReady().then(() => {
-    if (!registeredDevice()) {
+  Promise.all([keyReady(), me()]).then(() => {
+    if (!registeredDevice() && !warn.firstChild) {
       warn.replaceChildren(notice("warn", "本机密钥尚未登记，窗口将无法识别此亮证码。请回到首页点击“登记本机密钥”。"));
     }
   }, () => {});
@@ -230,6 +277,7 @@ function presenter(kind, id, info, back) {
     info,
     warn,
     stage,
+    sync,
     h("p", { class: "hint" }, "请调高屏幕亮度，将二维码对准窗口扫码设备。"),
     h("p", { class: "muted small" },
       `亮证码由本机密钥签名，${LIFETIME} 秒内有效，窗口扫码一次后即作废。请当面出示，不要截图转发给他人。`));

@@ -22,6 +22,12 @@ advise({
   liveness_failed: "实人认证未通过，请重试",
   objection_reason_invalid: "请填写异议理由（不超过1000字）",
   route_not_found: "当前系统暂不支持此功能，请稍后再试",
+  presenter_key_unknown:
+    "本机密钥未登记或已停用，窗口将无法识别此亮证码。请回到首页点击“登记本机密钥”，或退出后重新登录",
+  presentation_superseded: "亮证码已刷新，请扫描手机上的最新亮证码",
+  presentation_expired: "亮证码已过期，请刷新后重新出示",
+  // The node refuses a code dated ahead of its clock: the phone's clock is off.
+  presentation_not_yet_valid: "手机时间与标准时间相差较大，请在手机设置中开启“自动设置时间”后刷新亮证码",
   http_404: "当前系统暂不支持此功能，请稍后再试",
 });
 
@@ -42,17 +48,14 @@ export function needLogin() {
   return true;
 }
 
-/** The signed-in person's full resident ID, from the `sub` claim of their own access token:
- * `/api/wallet/me` returns it masked, but a grant must name its holder in full. */
-export function myResidentId() {
-  const token = session.get("citizen")?.access_token;
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part)).sub ?? null;
-  } catch {
-    return null;
-  }
-}
+/**
+ * Who a device registration belongs to, as this browser remembers it: the masked resident ID
+ * and name from /api/wallet/me (the token is opaque to the page). Records written before held
+ * the full ID; masking it compares them the same way.
+ */
+const sameWho = (rec, person) =>
+  Boolean(rec && person) && maskId(rec.who) === person.resident_id_masked &&
+  (rec.name == null || rec.name === person.name);
 
 let keyP = null;
 /** The device key, loaded once; `ready.key` holds it for the synchronous 亮证 path. */
@@ -97,12 +100,16 @@ export function warmUp() {
  * the key was registered now.
  */
 export async function ensureDevice() {
+  // Who I am is needed to remember the registration; asked for alongside the key work.
+  const person = me();
+  person.catch(() => {});
   let { key } = await keyReady();
   const last = lastRegistration();
   if (last?.keyId === key.keyId()) {
-    const mine = await api("GET", "/api/wallet/devices", { role: "citizen" });
-    if (mine.some((d) => d.key_id === key.keyId() && !d.revoked_at)) return remember(key, false);
-    if (last.who !== myResidentId()) ({ key } = await newKey());
+    const [mine, who] = await Promise.all([api("GET", "/api/wallet/devices", { role: "citizen" }), person]);
+    if (mine.some((d) => d.key_id === key.keyId() && !d.revoked_at)) return remember(key, false, who);
+    // Someone else's key (a shared browser): a new key, not a refused registration.
+    if (!sameWho(last, who)) ({ key } = await newKey());
   }
   const register = () =>
     api("POST", "/api/wallet/devices", { role: "citizen", body: { public_key: key.publicKey() } });
@@ -113,7 +120,7 @@ export async function ensureDevice() {
     ({ key } = await newKey());
     await register();
   }
-  return remember(key, true);
+  return remember(key, true, await person);
 }
 
 /** Replaces this browser's device key with a new one (the old one stays with its account). */
@@ -132,16 +139,17 @@ function lastRegistration() {
   }
 }
 
-function remember(key, created) {
-  const rec = { keyId: key.keyId(), who: myResidentId(), at: now() };
+function remember(key, created, person) {
+  const rec = { keyId: key.keyId(), who: person.resident_id_masked, name: person.name, at: now() };
   localStorage.setItem("ec.device", JSON.stringify(rec));
   return { keyId: rec.keyId, created };
 }
 
-/** The device key registered at the last login of the signed-in person, if any. */
+/** The device key registered at the last login of the signed-in person, if any. Needs
+ * `cache.me` (every signed-in view loads it) and the key; without them, null. */
 export function registeredDevice() {
   const rec = lastRegistration();
-  return rec && rec.who === myResidentId() && rec.keyId === ready.key?.keyId() ? rec : null;
+  return sameWho(rec, cache.me) && rec.keyId === ready.key?.keyId() ? rec : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,8 +161,9 @@ export const cache = {
   certs: new Map(),
   /** Enterprise certificates' holder credit codes, learnt from 企业证照. */
   creditCodes: new Map(),
-  /** Grants received, by id: `{ row, view }`. */
+  /** Grants received, by id: `{ row, typeName }`; `receivedAt` when they were read. */
   received: new Map(),
+  receivedAt: 0,
   /** A one-shot message for the next view (after login, logout). */
   flash: null,
 };
@@ -298,11 +307,8 @@ export function validity(c) {
   return `${fmtDate(c.valid_from)} 至 ${until}${left}`;
 }
 
-/** The issuer as the list knows it; where the node did not say, the system that holds it. */
-export function issuerLine(c) {
-  if (c.issuer_name) return ["颁发机构：", c.issuer_name];
-  return ["证照所在：", c.held_by];
-}
+/** 颁发机构 as the node names it (the certificate's own issuer). */
+export const issuerName = (c) => c.issuer_name || "发证机关";
 
 /** 410102198503120315 → 410102********0315, as the server masks. */
 export function maskId(id) {
@@ -317,8 +323,9 @@ export function certItem(c) {
       h("span", { class: "cert-head" }, h("strong", {}, c.type_name ?? "电子证照"), " ", statusBadges(c)),
       c.holder_kind === "enterprise" && c.enterprise_name
         ? h("span", { class: "cert-line" }, "持证企业：", c.enterprise_name) : null,
-      h("span", { class: "cert-line" }, issuerLine(c)),
-      h("span", { class: "cert-line" }, "有效期：", validity(c))));
+      h("span", { class: "cert-line" }, "颁发机构：", issuerName(c)),
+      h("span", { class: "cert-line" }, "有效期：", validity(c)),
+      h("span", { class: "cert-line cert-where" }, "证照所在：", c.held_by)));
 }
 
 /**
@@ -365,31 +372,49 @@ export function grantState(row) {
 }
 
 /**
- * GET /api/wallet/grants with each grant's signed terms read by the WebAssembly core (grantee,
- * matters). Fills `cache.received`; returns `{ given, received }` as lists of `{ row, view,
- * typeName }` (a grant whose token cannot be read is left out of neither: `view` is null).
+ * GET /api/wallet/grants, each grant as the lists show it: the node's row (grantee, holder,
+ * type and matters by name) plus a type name looked up here where the node had none. Fills
+ * `cache.received`; returns `{ given, received }` as lists of `{ row, typeName }`.
  */
 export async function loadGrants() {
-  const [core, lists, names] = await Promise.all([
-    wasm(),
+  const [lists, names] = await Promise.all([
     api("GET", "/api/wallet/grants", { role: "citizen" }),
     typeNames().catch(() => new Map()),
-    // My certificates name the types of the grants I gave.
-    cache.certs.size ? null : fetchCerts().catch(() => null),
   ]);
-  const read = (row) => {
-    let view = null;
-    try {
-      view = core.describeGrant(row.token);
-    } catch {
-      view = null;
-    }
-    const typeName = cache.certs.get(row.cert_id)?.type_name ?? names.get(typeCodeOf(row.cert_id)) ?? null;
-    return { row, view, typeName };
-  };
+  const read = (row) => ({
+    row,
+    typeName: row.type_name ?? cache.certs.get(row.cert_id)?.type_name ?? names.get(typeCodeOf(row.cert_id)) ?? null,
+  });
   const given = lists.given.map(read);
   const received = lists.received.map(read);
   cache.received.clear();
-  for (const g of received) if (g.view) cache.received.set(g.row.id, g);
+  for (const g of received) cache.received.set(g.row.id, g);
+  cache.receivedAt = now();
   return { given, received };
+}
+
+/** Whose certificate a grant shows: the enterprise, or the person's masked name (张*). */
+export function grantHolder(row) {
+  return row.holder_name || maskId(row.holder_id) || "—";
+}
+
+/** The matters a grant covers, by name ("全部事项" when it names none). */
+export function grantMatters(row) {
+  const list = row.matters ?? [];
+  return list.length ? list.map((m) => m.name || m.code).join("、") : "全部事项";
+}
+
+const directory = new Map();
+/**
+ * The matters of the province's directory (its own counters and its cities') where a
+ * certificate of `typeCode` replaces a material: GET /api/matters?cert_type=…, public, cached.
+ */
+export function mattersFor(typeCode) {
+  let p = directory.get(typeCode);
+  if (!p) {
+    p = api("GET", `/api/matters?cert_type=${encodeURIComponent(typeCode)}`);
+    directory.set(typeCode, p);
+    p.catch(() => directory.delete(typeCode));
+  }
+  return p;
 }

@@ -84,10 +84,23 @@ impl Db {
             .transpose()
     }
 
-    pub async fn grants_given(&self, holder_id: &str) -> Result<Vec<GrantRow>, sqlx::Error> {
-        sqlx::query("SELECT * FROM grants WHERE holder_id = $1 ORDER BY created_at DESC")
-            .bind(holder_id)
-            .fetch_all(&self.pool)
+    /// Grants of the certificates of any of `holders` (a person and the enterprises they act
+    /// for), newest first.
+    pub async fn grants_given(&self, holders: &[String]) -> Result<Vec<GrantRow>, sqlx::Error> {
+        if holders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (1..=holders.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql =
+            format!("SELECT * FROM grants WHERE holder_id IN ({list}) ORDER BY created_at DESC");
+        let mut q = sqlx::query(&sql);
+        for h in holders {
+            q = q.bind(h);
+        }
+        q.fetch_all(&self.pool)
             .await?
             .iter()
             .map(from_row)

@@ -182,6 +182,14 @@ fn masked_name(name: &str) -> String {
     }
 }
 
+/// A resident ID masked; a credit code as it is (public).
+fn masked_holder(id: &str) -> String {
+    match id.parse::<wallet_core::ResidentId>() {
+        Ok(r) => r.masked(),
+        Err(_) => id.to_owned(),
+    }
+}
+
 async fn grant_view(
     s: &AppState,
     names: &std::collections::HashMap<String, String>,
@@ -203,6 +211,13 @@ async fn grant_view(
             (cert.map(|c| c.type_name), Some(holder))
         }
         None => match s.db.indexed_certificate(&grant.cert_id).await? {
+            Some(ix) if ix.meta.holder_kind == "person" => {
+                let name =
+                    s.db.account(&grant.holder_id)
+                        .await?
+                        .map(|a| masked_name(&a.name));
+                (Some(ix.meta.type_name), name)
+            }
             Some(ix) => (Some(ix.meta.type_name), ix.meta.enterprise_name),
             None => (None, None),
         },
@@ -230,13 +245,20 @@ async fn grant_view(
 /// 我的授权 and 授权给我的证照.
 pub async fn list(State(s): State<AppState>, me: Citizen) -> Result<Json<GrantList>, ApiError> {
     let names = super::matters::matter_names(&s).await?;
+    let mut holders = vec![me.resident_id.clone()];
+    holders.extend(s.db.enterprises_of(&me.resident_id).await?);
     let mut given = Vec::new();
-    for g in s.db.grants_given(&me.resident_id).await? {
+    for g in s.db.grants_given(&holders).await? {
         given.push(grant_view(&s, &names, g).await?);
     }
     let mut received = Vec::new();
     for g in s.db.grants_received(&me.resident_id).await? {
-        received.push(grant_view(&s, &names, g).await?);
+        let mut view = grant_view(&s, &names, g).await?;
+        // The grantee presents the grant by its id: the holder's full number and the signed
+        // token stay with the holder.
+        view.grant.holder_id = masked_holder(&view.grant.holder_id);
+        view.grant.token.clear();
+        received.push(view);
     }
     Ok(Json(GrantList { given, received }))
 }
@@ -247,16 +269,32 @@ pub async fn revoke(
     me: Citizen,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::NotFound {
+        code: "grant_not_found",
+        what: "grant",
+    };
+    // The holder revokes; for an enterprise's certificate, anyone who may grant it for the
+    // enterprise (its legal representative or an appointed administrator) may revoke.
+    let grant = s.db.grant(&id).await?.ok_or_else(not_found)?;
+    let kind = if grant.holder_id == me.resident_id {
+        "person"
+    } else {
+        "enterprise"
+    };
+    if !s
+        .db
+        .acts_for_holder(kind, &grant.holder_id, &me.resident_id)
+        .await?
+    {
+        return Err(not_found());
+    }
     let entry = audit(&s, "revoke_grant", &me, &id, "{}".into());
     if !s
         .db
-        .revoke_grant(&id, &me.resident_id, s.clock.now(), &entry)
+        .revoke_grant(&id, &grant.holder_id, s.clock.now(), &entry)
         .await?
     {
-        return Err(ApiError::NotFound {
-            code: "grant_not_found",
-            what: "grant",
-        });
+        return Err(not_found());
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -183,3 +183,77 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+both_backends!(
+    an_enterprise_grant_is_listed_and_revocable_by_those_who_act_for_the_enterprise,
+    |backend| async move {
+        use wallet_core::grant::GrantTerms;
+        use wallet_core::{GrantId, Grantee, Holder, MatterScope};
+        let app = spawn_app(backend).await;
+        let licence = json!({
+            "type_code": LICENCE_TYPE, "holder_kind": "enterprise", "holder_id": firm(),
+            "holder_name": "漯河市起重机械安装有限公司", "valid_from": START - 86400, "valid_until": null,
+            "fields": {"名称": "漯河市起重机械安装有限公司", "住所": "漯河市源汇区某路2号"}
+        });
+        let (_, issued) = app
+            .post("/api/issuer/certificates", Some(TOKEN), &licence)
+            .await;
+        let (rep, rep_key) = app.citizen_with_device(&person(), "张三", PHONE).await;
+        let (admin, _) = app
+            .citizen_with_device(&grantee(), "李四", GRANTEE_PHONE)
+            .await;
+        let agent_id = wallet_core::ResidentId::with_check_digit("41110219920202001")
+            .unwrap()
+            .to_string();
+        let (agent, _) = app
+            .citizen_with_device(&agent_id, "王五", "13700137000")
+            .await;
+        // The legal representative lends the licence to an agent.
+        let terms = GrantTerms {
+            id: GrantId::generate().unwrap(),
+            cert_id: issued["id"].as_str().unwrap().parse().unwrap(),
+            holder: Holder::Enterprise(firm().parse().unwrap()),
+            grantee: Grantee {
+                resident_id: agent_id.parse().unwrap(),
+                name: "王五".into(),
+                enterprise: Some(firm().parse().unwrap()),
+            },
+            matters: MatterScope::All,
+            not_before: START,
+            not_after: START + 86400,
+            use_limit: None,
+        };
+        let id = terms.id.to_string();
+        let grant = terms.sign(&rep_key).unwrap();
+        let (status, body) = app
+            .post(
+                "/api/wallet/grants",
+                Some(&rep),
+                &json!({ "grant": String::from(grant) }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        // Both people who act for the enterprise see it among the grants given.
+        for token in [&rep, &admin] {
+            let (_, list) = app.get_as("/api/wallet/grants", token).await;
+            assert_eq!(list["given"][0]["id"], id.as_str());
+            assert_eq!(
+                list["given"][0]["holder_name"],
+                "漯河市起重机械安装有限公司"
+            );
+        }
+        // The agent sees it too, without the signed token.
+        let (_, list) = app.get_as("/api/wallet/grants", &agent).await;
+        assert_eq!(list["received"][0]["id"], id.as_str());
+        assert_eq!(list["received"][0]["token"], "");
+        assert_eq!(list["given"], json!([]));
+        // The agent cannot revoke it; the administrator can.
+        let revoke = format!("/api/wallet/grants/{id}/revoke");
+        let (status, _) = app.post(&revoke, Some(&agent), &json!({})).await;
+        assert_eq!(status, 404);
+        let (status, _) = app.post(&revoke, Some(&admin), &json!({})).await;
+        assert_eq!(status, 204);
+        let (_, list) = app.get_as("/api/wallet/grants", &rep).await;
+        assert!(list["given"][0]["revoked_at"].is_i64());
+    }
+);
