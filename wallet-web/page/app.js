@@ -3,7 +3,6 @@
 // and back-office views (counter.js) build on it; every signature, verification and QR comes
 // from pkg/ (wallet-core compiled to WebAssembly), never from JavaScript.
 
-import init, * as core from "/pkg/wallet_web.js";
 
 // ---------------------------------------------------------------------------------------------
 // DOM helpers. Text always goes in through text nodes: no server string is ever parsed as HTML.
@@ -188,9 +187,17 @@ export async function api(method, path, { body, role, early } = {}) {
 // The WebAssembly core and the device key.
 
 let ready = null;
-/** The initialised pkg/ module (wallet-core in WebAssembly). */
+/** The initialised pkg/ module (wallet-core in WebAssembly), loaded on first use: the first view
+ * of either page needs none of it, and on HTTP/1.1 every request at start-up competes for the
+ * browser's six connections. */
 export function wasm() {
-  ready ??= init().then(() => core);
+  ready ??= import("/pkg/wallet_web.js").then(async (core) => {
+    await core.default();
+    return core;
+  });
+  ready.catch(() => {
+    ready = null;
+  });
   return ready;
 }
 
@@ -296,10 +303,11 @@ export async function show() {
   view.replaceChildren(h("section", {}, h("h2", {}, "页面不存在"), h("a", { href: "#/" }, "返回首页")));
 }
 
-/** Starts routing once the view modules have registered their routes. */
+/** Starts routing once the view modules have registered their routes; resolves when the first
+ * view is on screen. */
 export function start() {
   window.addEventListener("hashchange", show);
-  show();
+  return show();
 }
 
 /** A page header row inside a view: back link and title. */

@@ -5,7 +5,6 @@ import {
   cache, certById, certsForList, certItem, statusBadges, validity, badge, busy,
   trustList, usable, maskId, me, typeCodeOf, nearExpiry, unusableReason, fetchCerts,
 } from "/app/wallet-state.js";
-import { showButton } from "/app/wallet-show.js";
 
 const enc = encodeURIComponent;
 
@@ -25,18 +24,21 @@ export async function certsView() {
 }
 
 /**
- * The seal as this browser sees it: verified against the node's trust list when the sealed
- * copy is here; otherwise where it is kept and who checks it.
+ * The seal as this browser sees it: verified against the issuer's keys that came with the copy
+ * (the keys the holding node vouched for), or this node's trust list; without a copy, where it
+ * is kept and why it could not be read.
  */
 async function sealPanel(c) {
   if (!c.sealed) {
     return {
-      line: h("span", {}, "盖章原件保存在", c.held_by, "；办事时由受理系统调取并核验电子印章。"),
+      line: c.copy_unavailable
+        ? h("span", {}, "暂时无法从", c.held_by, "读取证照原件（", c.copy_unavailable, "），请稍后再试。")
+        : h("span", {}, "盖章原件保存在", c.held_by, "；办事时由受理系统调取并核验电子印章。"),
       verified: null,
     };
   }
   try {
-    const [core, trust] = await Promise.all([wasm(), trustList()]);
+    const [core, trust] = await Promise.all([wasm(), c.issuer_keys ? keysOf(c.issuer_keys) : trustList()]);
     const view = core.verifySealedCertificate(c.sealed, trust, now());
     return {
       line: h("span", {}, badge("印章有效", "ok"), ` ${view.sealedBy || "发证机关"}于 ${fmtDate(view.sealedAt)} 加盖电子印章，本机已核验。`),
@@ -48,6 +50,14 @@ async function sealPanel(c) {
       verified: null,
     };
   }
+}
+
+/** The issuer keys sent with a certificate as the WebAssembly core's TrustList. */
+async function keysOf(entries) {
+  const core = await wasm();
+  const list = new core.TrustList();
+  for (const e of entries) list.add(e.issuer, e.issuer_name, e.key, e.not_before, e.not_after ?? undefined);
+  return list;
 }
 
 /** #/wallet/cert/<id> */
@@ -63,6 +73,8 @@ export async function certView({ id }) {
     ? c.enterprise_name ?? (v ? v.holderName : "")
     : v ? `${v.holderName}（${v.holderIdMasked}）` : (await me()).name;
   const ok = usable(c);
+  // 亮证 lives in its own module, loaded after the first view (it is needed only from here on).
+  const { showButton } = await import("/app/wallet-show.js");
   const show = showButton("certificate", c.id, "亮证", { class: "primary", disabled: !ok });
   const fields = v ? v.fieldNames.map((n, i) => [n, v.fieldValues[i]]) : [];
   const issuer = c.issuer_name || v?.issuerName;
@@ -81,7 +93,7 @@ export async function certView({ id }) {
       h("dt", {}, "证照标识"), h("dd", { class: "mono small" }, c.id),
       fields.map(([n, val]) => [h("dt", {}, n), h("dd", {}, val)])),
     v && v.withheldFields ? h("p", { class: "muted small" }, `另有 ${v.withheldFields} 项信息未在此显示。`) : null,
-    c.sealed ? null : h("p", { class: "muted small" }, "证照的详细内容保存在发证地系统，亮证后由窗口工作人员调阅。"),
+    c.sealed || c.copy_unavailable ? null : h("p", { class: "muted small" }, "证照的详细内容保存在发证地系统，亮证后由窗口工作人员调阅。"),
     h("div", { class: "actions" },
       show,
       ok ? h("a", { class: "button", href: `#/wallet/grant/${enc(c.id)}` }, "授权他人使用") : null,

@@ -1,21 +1,23 @@
 // The citizen wallet (电子证照钱包), served by the wallet province's node: the entry module
-// index.html loads for every route outside the counter. It registers the wallet's routes,
-// draws the home view, and starts the pieces 亮证 needs (WebAssembly core, device key, the
-// province's region) before anyone taps.
+// index.html loads for every route outside the counter. It registers the wallet's routes and
+// draws the home view. On a 3G phone bandwidth decides how soon the first view appears, so only
+// what the certificate list needs loads first; the WebAssembly core, the device key and the
+// other views follow once the first view is on screen, well before anyone taps 亮证.
 
 import { h, route, start, notice, explain, session } from "/app/app.js";
 import {
   cache, me, needLogin, showWho, warmUp, primeCerts, nearExpiry, takeFlash, registeredDevice,
   ensureDevice, busy, badge, leaveTo, keyReady,
 } from "/app/wallet-state.js";
-import { loginView, registerView, livenessView, logout } from "/app/wallet-login.js";
 import {
   certsView, certView, enterpriseView, usageView, objectView, objectionsView,
 } from "/app/wallet-certs.js";
-import { showCertView, showGrantView } from "/app/wallet-show.js";
-import { grantView, grantsView, receivedView } from "/app/wallet-grants.js";
 
-warmUp();
+/** A view from a module loaded when first needed (prefetched after the first view). */
+const later = (path, name) => async (params, query) => (await import(path))[name](params, query);
+const LOGIN = "/app/wallet-login.js";
+const GRANTS = "/app/wallet-grants.js";
+const SHOW = "/app/wallet-show.js";
 
 /** A view for signed-in citizens: others go to 登录 and come back here afterwards. */
 function authed(render) {
@@ -67,7 +69,7 @@ async function homeView() {
 
   const realPerson = person.level === "real_person";
   const logoutButton = h("button", { type: "button", class: "block" }, "退出登录");
-  logoutButton.addEventListener("click", () => logout(logoutButton, out));
+  logoutButton.addEventListener("click", async () => (await import(LOGIN)).logout(logoutButton, out));
 
   return h("div", {},
     takeFlash(),
@@ -109,20 +111,25 @@ function loginOnly(render) {
   };
 }
 
-route("/login", loginOnly(loginView));
-route("/register", loginOnly(registerView));
+route("/login", loginOnly(later(LOGIN, "loginView")));
+route("/register", loginOnly(later(LOGIN, "registerView")));
 route("/", authed(homeView));
 route("/wallet/certs", authed(certsView));
 route("/wallet/cert/:id", authed(certView));
-route("/wallet/show/:id", authed(showCertView));
-route("/wallet/show-grant/:id", authed(showGrantView));
-route("/wallet/grant/:id", authed(grantView));
-route("/wallet/grants", authed(grantsView));
-route("/wallet/received", authed(receivedView));
+route("/wallet/show/:id", authed(later(SHOW, "showCertView")));
+route("/wallet/show-grant/:id", authed(later(SHOW, "showGrantView")));
+route("/wallet/grant/:id", authed(later(GRANTS, "grantView")));
+route("/wallet/grants", authed(later(GRANTS, "grantsView")));
+route("/wallet/received", authed(later(GRANTS, "receivedView")));
 route("/wallet/enterprise", authed(enterpriseView));
 route("/wallet/usage", authed(usageView));
 route("/wallet/object/:id", authed(objectView));
 route("/wallet/objections", authed(objectionsView));
-route("/wallet/liveness", authed(livenessView));
+route("/wallet/liveness", authed(later(LOGIN, "livenessView")));
 
-start();
+start().finally(() => {
+  warmUp();
+  import(SHOW).catch(() => {});
+  import(GRANTS).catch(() => {});
+  import(LOGIN).catch(() => {});
+});
