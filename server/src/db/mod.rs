@@ -12,6 +12,8 @@ pub mod catalog;
 pub mod certificates;
 pub mod departments;
 pub mod federation;
+pub mod fund;
+pub mod fund_counter;
 pub mod grants;
 pub mod index;
 pub mod objections;
