@@ -340,18 +340,22 @@ impl Db {
         .collect()
     }
 
-    /// The applications this node's fund centre handles with a status, oldest first (a queue).
+    /// The applications of one department that this node's fund centre handles, with a
+    /// status, oldest first (a queue).
     pub async fn applications_handled(
         &self,
         handled_by: &str,
+        department: &str,
         status: &str,
         limit: i64,
     ) -> Result<Vec<ApplicationRow>, sqlx::Error> {
         sqlx::query(
-            "SELECT * FROM fund_applications WHERE handled_by = $1 AND status = $2
-             ORDER BY submitted_at, id LIMIT $3",
+            "SELECT * FROM fund_applications WHERE handled_by = $1 AND department = $2
+               AND status = $3
+             ORDER BY submitted_at, id LIMIT $4",
         )
         .bind(handled_by)
+        .bind(department)
         .bind(status)
         .bind(limit)
         .fetch_all(&self.pool)

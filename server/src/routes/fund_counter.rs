@@ -129,7 +129,7 @@ fn missing(row: &FundCounterRow) -> Vec<&'static str> {
     out
 }
 
-async fn view(s: &AppState, case_id: &str) -> Result<FundCaseView, ApiError> {
+async fn view(s: &AppState, case_id: &str, matter: &Matter) -> Result<FundCaseView, ApiError> {
     let row =
         s.db.fund_counter_case(case_id)
             .await?
@@ -140,13 +140,16 @@ async fn view(s: &AppState, case_id: &str) -> Result<FundCaseView, ApiError> {
         .map(serde_json::from_str::<SharingRecords>)
         .transpose()
         .map_err(ApiError::internal)?;
-    let attached =
+    // In the matter's order of materials, as the counter lists them.
+    let mut attached: Vec<String> =
         s.db.retrievals_of_case(case_id)
             .await?
             .into_iter()
             .filter(|(_, a)| a.is_some())
             .map(|(r, _)| r.material)
             .collect();
+    attached.sort_by_key(|name| matter.materials.iter().position(|m| &m.name == name));
+    attached.dedup();
     Ok(FundCaseView {
         case_id: row.case_id.clone(),
         applicant_id_masked: row
@@ -222,7 +225,10 @@ pub async fn applicant(
             detail: case.id,
         });
     }
-    Ok((StatusCode::CREATED, Json(view(&s, &case.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&s, &case.id, &matter).await?),
+    ))
 }
 
 /// `POST /api/counter/cases/{id}/sharing`: the province's sharing platform, asked for the
@@ -270,7 +276,7 @@ pub async fn query(
         &audit,
     )
     .await?;
-    Ok(Json(view(&s, &case.id).await?))
+    Ok(Json(view(&s, &case.id, &matter).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,7 +295,7 @@ pub async fn confirm(
     Path(case_id): Path<String>,
     ApiJson(req): ApiJson<ConfirmRequest>,
 ) -> Result<Json<FundCaseView>, ApiError> {
-    let (case, _) = fund_case(&s, &staff, &case_id, false).await?;
+    let (case, matter) = fund_case(&s, &staff, &case_id, false).await?;
     let row =
         s.db.fund_counter_case(&case.id)
             .await?
@@ -342,7 +348,7 @@ pub async fn confirm(
     );
     s.db.confirm_sharing(&case.id, which, number, s.clock.now(), &audit)
         .await?;
-    Ok(Json(view(&s, &case.id).await?))
+    Ok(Json(view(&s, &case.id, &matter).await?))
 }
 
 /// `POST /api/counter/cases/{id}/debit-card`: the I类借记卡 the withdrawal is paid to.
@@ -352,7 +358,7 @@ pub async fn debit_card(
     Path(case_id): Path<String>,
     ApiJson(req): ApiJson<DebitCard>,
 ) -> Result<Json<FundCaseView>, ApiError> {
-    let (case, _) = fund_case(&s, &staff, &case_id, false).await?;
+    let (case, matter) = fund_case(&s, &staff, &case_id, false).await?;
     if s.db.fund_counter_case(&case.id).await?.is_none() {
         return Err(applicant_required());
     }
@@ -367,7 +373,7 @@ pub async fn debit_card(
     );
     s.db.record_debit_card(&case.id, &card.bank, &card.number, s.clock.now(), &audit)
         .await?;
-    Ok(Json(view(&s, &case.id).await?))
+    Ok(Json(view(&s, &case.id, &matter).await?))
 }
 
 /// `GET /api/counter/cases/{id}/fund`: the case's 一证通办 state (also for printing the query
@@ -377,8 +383,8 @@ pub async fn show(
     staff: Staff,
     Path(case_id): Path<String>,
 ) -> Result<Json<FundCaseView>, ApiError> {
-    let (case, _) = fund_case(&s, &staff, &case_id, true).await?;
-    Ok(Json(view(&s, &case.id).await?))
+    let (case, matter) = fund_case(&s, &staff, &case_id, true).await?;
+    Ok(Json(view(&s, &case.id, &matter).await?))
 }
 
 /// Before a scan: the case's applicant when its matter uses the sharing platform (`None` for

@@ -74,14 +74,14 @@ pub async fn queue(
         ));
     }
     let rows =
-        s.db.applications_handled(&s.settings.region.to_string(), status, QUEUE_LIMIT)
-            .await?;
-    Ok(Json(
-        rows.iter()
-            .filter(|a| a.department == department)
-            .map(view::line)
-            .collect(),
-    ))
+        s.db.applications_handled(
+            &s.settings.region.to_string(),
+            &department,
+            status,
+            QUEUE_LIMIT,
+        )
+        .await?;
+    Ok(Json(rows.iter().map(view::line).collect()))
 }
 
 /// `GET /api/review/fund/applications/{id}`: the application with the sharing platform's
