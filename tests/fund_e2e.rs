@@ -498,4 +498,74 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         demo.db(HENAN).await.fund_messages_pending().await.unwrap(),
         0
     );
+
+    // The owner's side of a fetch on consent, called as the province would: served once per
+    // consent, only the resident's own certificate, only on a province's word.
+    let sun = server::demo::people::SUN_LI
+        .resident_id()
+        .unwrap()
+        .to_string();
+    let (status, body) = fetch_at(&demo, ZHENGZHOU, HENAN, &liu(), &property, "e2e-1").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = fetch_at(&demo, ZHENGZHOU, HENAN, &liu(), &property, "e2e-1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("consent_replayed")),
+        "{body}"
+    );
+    let (status, body) = fetch_at(&demo, ZHENGZHOU, HENAN, &sun, &property, "e2e-2").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("certificate_not_applicants")),
+        "{body}"
+    );
+    let (status, body) = fetch_at(&demo, ZHENGZHOU, LUOHE, &liu(), &property, "e2e-3").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("consent_invalid")),
+        "{body}"
+    );
+}
+
+/// Calls `/federation/v1/fetch` at `owner` as the node `signer`, with a consent envelope for
+/// `resident` and `cert` signed by it.
+async fn fetch_at(
+    demo: &Demo,
+    owner: &str,
+    signer: &str,
+    resident: &str,
+    cert: &CertId,
+    correlation: &str,
+) -> (u16, Value) {
+    let key = &demo.settings[signer].node_key;
+    let (from, to): (RegionCode, RegionCode) = (signer.parse().unwrap(), owner.parse().unwrap());
+    let material = server::demo::catalog::matters(LUOHE)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.code == HOUSING_FUND_MATTER)
+        .unwrap()
+        .materials
+        .into_iter()
+        .find(|m| m.name == "不动产权证书")
+        .unwrap();
+    let consent = server::federation::fetch::FetchConsent {
+        correlation_id: correlation.into(),
+        application_id: "GJJ-e2e".into(),
+        resident_id: resident.into(),
+        matter: HOUSING_FUND_MATTER.into(),
+        cert_id: cert.to_string(),
+        material,
+        consented_at: now(),
+    };
+    let envelope = wallet_core::NodeEnvelope::seal(
+        key,
+        from,
+        to,
+        now(),
+        serde_json::to_string(&consent).unwrap(),
+    );
+    let token = server::federation::token::mint(key, from, to, correlation, now()).unwrap();
+    let body = json!({"consent": envelope, "path": [signer]});
+    demo.post(owner, "/federation/v1/fetch", Some(&token), &body)
+        .await
 }

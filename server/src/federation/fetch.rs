@@ -404,7 +404,14 @@ pub async fn answer(
     req: FetchRequest,
 ) -> Result<Fetched, ApiError> {
     let started = std::time::Instant::now();
-    let opened = open(s, from, correlation, &req);
+    let mut opened = open(s, from, correlation, &req);
+    if opened.is_ok() && served_before(s, correlation).await? {
+        opened = Err(bad(
+            "consent_replayed",
+            "该查询授权已使用，请重新提交申请",
+            correlation.to_owned(),
+        ));
+    }
     let (consent, result) = match opened {
         Ok(consent) => {
             let result = hop(s, &req, &consent, budget).await;
@@ -439,6 +446,16 @@ pub async fn answer(
     entry.latency_ms = started.elapsed().as_millis() as i64;
     s.db.record_fetch(None, &entry).await?;
     result
+}
+
+/// Whether this node already passed on or served a certificate under this correlation id: a
+/// consent envelope serves one fetch, even inside its freshness window.
+async fn served_before(s: &AppState, correlation: &str) -> Result<bool, ApiError> {
+    Ok(s.db
+        .audit_by_correlation(correlation)
+        .await?
+        .iter()
+        .any(|e| e.entry.action == "fetch_on_consent" && e.entry.result == "ok"))
 }
 
 fn open(
