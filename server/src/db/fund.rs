@@ -1,31 +1,13 @@
-//! The housing-fund withdrawal's storage (scenario 2): applicants' photos, online applications
-//! (the citizen's copy at the wallet province, the fund centre's copy at the handling node), the
-//! messages between the two, kept until acknowledged. Every change that must be audited commits
-//! with its audit entry.
+//! The housing-fund withdrawal's online applications (scenario 2): the citizen's copy at the
+//! wallet province, the fund centre's copy at the handling node. Every change commits with its
+//! audit entry and, where the other end must hear of it, its message (`fund_messages`).
 
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{append, AuditEntry};
+use super::fund_messages::{insert_message, MessageRow};
+use super::fund_uploads::{insert_upload, UploadRow};
 use super::Db;
-
-/// A photo as stored: the bytes and what their check found.
-#[derive(Debug, Clone)]
-pub struct UploadRow {
-    pub id: String,
-    /// The resident who uploaded it (the applicant).
-    pub owner_id: String,
-    pub application_id: Option<String>,
-    /// `debit_card`, `invoice` or `deed_tax`.
-    pub kind: String,
-    /// `image/jpeg` or `image/png`, as the bytes say.
-    pub content_type: String,
-    pub size: i64,
-    pub sha256: String,
-    pub width: i64,
-    pub height: i64,
-    pub data: Vec<u8>,
-    pub created_at: i64,
-}
 
 /// One online application; `form`, `sharing` and `certificates` are JSON (`fund::Form`,
 /// `fund::SharingMatch`, `Vec<federation::fetch::Fetched>`).
@@ -58,44 +40,11 @@ pub struct ApplicationRow {
     pub evaluated_at: Option<i64>,
 }
 
-/// A message to the other end of an application.
-#[derive(Debug, Clone)]
-pub struct MessageRow {
-    pub id: String,
-    pub destination: String,
-    /// `application`, `decision` or `evaluation`.
-    pub kind: String,
-    pub application_id: String,
-    /// The message body for decisions and evaluations; an application is built when sent.
-    pub payload: String,
-    pub attempts: i64,
-}
-
 /// Why an application could not be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitError {
     /// A photo is not the applicant's, not of that kind, or used by another application.
     UploadUnavailable,
-}
-
-fn upload_from(r: &sqlx::any::AnyRow, with_data: bool) -> Result<UploadRow, sqlx::Error> {
-    Ok(UploadRow {
-        id: r.try_get("id")?,
-        owner_id: r.try_get("owner_id")?,
-        application_id: r.try_get("application_id")?,
-        kind: r.try_get("kind")?,
-        content_type: r.try_get("content_type")?,
-        size: r.try_get("size")?,
-        sha256: r.try_get("sha256")?,
-        width: r.try_get("width")?,
-        height: r.try_get("height")?,
-        data: if with_data {
-            r.try_get("data")?
-        } else {
-            Vec::new()
-        },
-        created_at: r.try_get("created_at")?,
-    })
 }
 
 fn application_from(r: &sqlx::any::AnyRow) -> Result<ApplicationRow, sqlx::Error> {
@@ -122,33 +71,6 @@ fn application_from(r: &sqlx::any::AnyRow) -> Result<ApplicationRow, sqlx::Error
         evaluation_comment: r.try_get("evaluation_comment")?,
         evaluated_at: r.try_get("evaluated_at")?,
     })
-}
-
-/// The metadata columns, for listings that do not need the bytes.
-const UPLOAD_META: &str = "id, owner_id, application_id, kind, content_type, size, sha256, width,
-    height, created_at";
-
-async fn insert_upload(conn: &mut AnyConnection, u: &UploadRow) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "INSERT INTO fund_uploads (id, owner_id, application_id, kind, content_type, size, sha256,
-           width, height, data, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-    )
-    .bind(&u.id)
-    .bind(&u.owner_id)
-    .bind(&u.application_id)
-    .bind(&u.kind)
-    .bind(&u.content_type)
-    .bind(u.size)
-    .bind(&u.sha256)
-    .bind(u.width)
-    .bind(u.height)
-    .bind(u.data.clone())
-    .bind(u.created_at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
 }
 
 async fn insert_application(
@@ -190,90 +112,7 @@ async fn insert_application(
     Ok(n == 1)
 }
 
-async fn insert_message(
-    conn: &mut AnyConnection,
-    m: &MessageRow,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO fund_messages (id, destination, kind, application_id, payload, created_at,
-           attempts, next_attempt_at, lease_until, delivered_at, last_error)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $6, NULL, NULL, NULL)",
-    )
-    .bind(&m.id)
-    .bind(&m.destination)
-    .bind(&m.kind)
-    .bind(&m.application_id)
-    .bind(&m.payload)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 impl Db {
-    /// Stores a photo with its audit entry.
-    pub async fn store_upload(&self, u: &UploadRow, audit: &AuditEntry) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        insert_upload(&mut tx, u).await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await
-    }
-
-    /// How many photos this person uploaded that no application uses yet.
-    pub async fn unused_uploads(&self, owner_id: &str) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM fund_uploads WHERE owner_id = $1 AND application_id IS NULL",
-        )
-        .bind(owner_id)
-        .fetch_one(&self.pool)
-        .await
-    }
-
-    /// Forgets photos that no application took within a day of their upload.
-    pub async fn forget_unused_uploads(&self, before: i64) -> Result<u64, sqlx::Error> {
-        Ok(
-            sqlx::query(
-                "DELETE FROM fund_uploads WHERE application_id IS NULL AND created_at < $1",
-            )
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
-        )
-    }
-
-    /// A photo's metadata, without its bytes.
-    pub async fn upload_meta(&self, id: &str) -> Result<Option<UploadRow>, sqlx::Error> {
-        sqlx::query(&format!(
-            "SELECT {UPLOAD_META} FROM fund_uploads WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(|r| upload_from(r, false))
-        .transpose()
-    }
-
-    /// An application's photos; with their bytes only when asked.
-    pub async fn uploads_of_application(
-        &self,
-        application_id: &str,
-        with_data: bool,
-    ) -> Result<Vec<UploadRow>, sqlx::Error> {
-        let columns = if with_data { "*" } else { UPLOAD_META };
-        sqlx::query(&format!(
-            "SELECT {columns} FROM fund_uploads WHERE application_id = $1 ORDER BY kind"
-        ))
-        .bind(application_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| upload_from(r, with_data))
-        .collect()
-    }
-
     /// Stores a new application at the wallet province: the application, its photos bound to
     /// it (each must be the applicant's, of its kind and unused), the message for the handling
     /// node when there is one, and the audit entry, together.
@@ -519,96 +358,6 @@ impl Db {
         .await?;
         append(&mut tx, audit).await?;
         tx.commit().await
-    }
-
-    /// Claims up to `limit` due, unleased, undelivered messages until `lease_until`, counting
-    /// the attempt (as `claim_outbox` does for pushes).
-    pub async fn claim_fund_messages(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<MessageRow>, sqlx::Error> {
-        sqlx::query(
-            "UPDATE fund_messages SET lease_until = $1, attempts = attempts + 1
-             WHERE delivered_at IS NULL AND next_attempt_at <= $2
-               AND (lease_until IS NULL OR lease_until <= $2)
-               AND id IN (SELECT id FROM fund_messages WHERE delivered_at IS NULL
-                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-                 ORDER BY created_at LIMIT $3)
-             RETURNING id, destination, kind, application_id, payload, attempts",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(MessageRow {
-                id: r.try_get("id")?,
-                destination: r.try_get("destination")?,
-                kind: r.try_get("kind")?,
-                application_id: r.try_get("application_id")?,
-                payload: r.try_get("payload")?,
-                attempts: r.try_get("attempts")?,
-            })
-        })
-        .collect()
-    }
-
-    /// Marks a message acknowledged; an application's wallet copy is then under review.
-    pub async fn fund_message_delivered(
-        &self,
-        m: &MessageRow,
-        now: i64,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE fund_messages SET delivered_at = $1, lease_until = NULL, last_error = NULL
-             WHERE id = $2",
-        )
-        .bind(now)
-        .bind(&m.id)
-        .execute(&mut *tx)
-        .await?;
-        if m.kind == "application" {
-            sqlx::query(
-                "UPDATE fund_applications SET status = 'under_review', received_at = $1
-                 WHERE id = $2 AND status = 'submitted'",
-            )
-            .bind(now)
-            .bind(&m.application_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await
-    }
-
-    /// Releases a message for another attempt at `next_attempt_at`.
-    pub async fn fund_message_failed(
-        &self,
-        id: &str,
-        next_attempt_at: i64,
-        error: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE fund_messages SET next_attempt_at = $1, lease_until = NULL, last_error = $2
-             WHERE id = $3 AND delivered_at IS NULL",
-        )
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Undelivered messages, for tests and operators.
-    pub async fn fund_messages_pending(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM fund_messages WHERE delivered_at IS NULL")
-            .fetch_one(&self.pool)
-            .await
     }
 
     /// The registered name of a resident (公安部门人口基础信息), if the registry has them.

@@ -14,6 +14,8 @@ pub mod departments;
 pub mod federation;
 pub mod fund;
 pub mod fund_counter;
+pub mod fund_messages;
+pub mod fund_uploads;
 pub mod grants;
 pub mod index;
 pub mod objections;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use wallet_core::receipt::{digest_hex, ReceiptTerms};
 use wallet_core::{
     CertId, CertStatus, Holder, KeyId, NodeEnvelope, PublicKey, RegionCode, RetrievalReceipt,
-    SealedCertificate, Tier, TrustEntry, TrustList,
+    SealedCertificate, TrustEntry, TrustList,
 };
 
 use super::client::{tier_error, Budget, TierFailure};
@@ -34,7 +34,7 @@ use crate::state::AppState;
 
 pub const FETCH_PATH: &str = "/federation/v1/fetch";
 /// How old a consent envelope may be when it reaches the owner, in seconds.
-const FRESH: i64 = 30;
+pub(crate) const FRESH: i64 = 30;
 
 /// What the wallet province states (the consent envelope's payload).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,7 +210,7 @@ pub async fn fetch(
     result
 }
 
-fn audit_entry(
+pub(crate) fn audit_entry(
     s: &AppState,
     consent: &FetchConsent,
     actor: String,
@@ -245,7 +245,7 @@ fn audit_entry(
 }
 
 /// One node's part: serve as the owner, or pass the request on towards it.
-async fn hop(
+pub(crate) async fn hop(
     s: &AppState,
     req: &FetchRequest,
     consent: &FetchConsent,
@@ -391,112 +391,4 @@ async fn serve(
         issuer_keys,
         path,
     })
-}
-
-/// `POST /federation/v1/fetch` at a node on the way or at the owner: the consent envelope
-/// must come from a registered province at the head of the path, be fresh and be for the
-/// call's correlation id; the hop is audited whatever its outcome.
-pub async fn answer(
-    s: &AppState,
-    from: RegionCode,
-    correlation: &str,
-    budget: Budget,
-    req: FetchRequest,
-) -> Result<Fetched, ApiError> {
-    let started = std::time::Instant::now();
-    let mut opened = open(s, from, correlation, &req);
-    if opened.is_ok() && served_before(s, correlation).await? {
-        opened = Err(bad(
-            "consent_replayed",
-            "该查询授权已使用，请重新提交申请",
-            correlation.to_owned(),
-        ));
-    }
-    let (consent, result) = match opened {
-        Ok(consent) => {
-            let result = hop(s, &req, &consent, budget).await;
-            (Some(consent), result)
-        }
-        Err(e) => (None, Err(e)),
-    };
-    let mut entry = match &consent {
-        Some(c) => {
-            let path: Vec<String> = req.path.iter().map(ToString::to_string).collect();
-            audit_entry(s, c, format!("node:{from}"), &path, &result)
-        }
-        None => {
-            let (_, code, _) = match &result {
-                Err(e) => e.parts(),
-                Ok(_) => (axum::http::StatusCode::OK, "ok", ""),
-            };
-            AuditEntry {
-                at: s.clock.now(),
-                correlation_id: correlation.chars().take(64).collect(),
-                action: "fetch_on_consent".into(),
-                actor: format!("node:{from}"),
-                subject: "fetch".into(),
-                detail: "{}".into(),
-                result: code.to_owned(),
-                request_hash: hex_sha256(req.consent.payload.as_bytes()),
-                response_hash: hex_sha256(b""),
-                latency_ms: 0,
-            }
-        }
-    };
-    entry.latency_ms = started.elapsed().as_millis() as i64;
-    s.db.record_fetch(None, &entry).await?;
-    result
-}
-
-/// Whether this node already passed on or served a certificate under this correlation id: a
-/// consent envelope serves one fetch, even inside its freshness window.
-async fn served_before(s: &AppState, correlation: &str) -> Result<bool, ApiError> {
-    Ok(s.db
-        .audit_by_correlation(correlation)
-        .await?
-        .iter()
-        .any(|e| e.entry.action == "fetch_on_consent" && e.entry.result == "ok"))
-}
-
-fn open(
-    s: &AppState,
-    from: RegionCode,
-    correlation: &str,
-    req: &FetchRequest,
-) -> Result<FetchConsent, ApiError> {
-    let refused = |why: &str| bad("consent_invalid", "授权核验结果无法验证", why.to_owned());
-    if req.path.last() != Some(&from) {
-        return Err(bad(
-            "hop_misrouted",
-            "调阅请求的来源与路径不符",
-            format!("caller {from}"),
-        ));
-    }
-    let env = &req.consent;
-    if req.path.first() != Some(&env.from) || env.from.tier() != Tier::Province {
-        return Err(refused(
-            "the consent is not from a wallet province at the path's head",
-        ));
-    }
-    let key = s
-        .federation
-        .registry
-        .key(env.from, env.signer, env.sent_at)
-        .ok_or_else(|| refused("signed by an unknown or retired key"))?;
-    let payload = env.verify_signature(key).map_err(rule)?;
-    let consent: FetchConsent =
-        serde_json::from_str(payload).map_err(|_| refused("unreadable consent"))?;
-    let now = s.clock.now();
-    let owner = consent
-        .cert_id
-        .parse::<CertId>()
-        .map_err(rule)?
-        .issuing_region();
-    if consent.correlation_id != correlation || env.to != owner || (now - env.sent_at).abs() > FRESH
-    {
-        return Err(refused(
-            "the consent is for another call, certificate or time",
-        ));
-    }
-    Ok(consent)
 }

@@ -250,8 +250,8 @@ pub mod samples {
         out.extend_from_slice(&crc.to_be_bytes());
     }
 
-    /// A grey PNG of `width`×`height` pixels (stored, uncompressed deflate blocks are not
-    /// needed: the check never inflates, so the data is a token zlib stream).
+    /// A PNG header of `width`×`height` pixels with a token data chunk: the check never
+    /// inflates the data, so it need not hold the pixels.
     pub fn png(width: u32, height: u32) -> Vec<u8> {
         let mut out = super::PNG_MAGIC.to_vec();
         let mut ihdr = Vec::with_capacity(13);

@@ -24,9 +24,11 @@
 //! (`Material::sharing`: `tax_invoice`, `deed_tax`).
 
 pub mod apply;
+pub mod counter;
 pub mod delivery;
 pub mod form;
 pub mod image;
+pub mod receive;
 pub mod sharing;
 pub mod view;
 

@@ -8,7 +8,8 @@ use wallet_core::{CertStatus, RegionCode, SealedCertificate, TrustEntry};
 
 use super::form::{format_amount, Form};
 use super::sharing::SharingMatch;
-use crate::db::fund::{ApplicationRow, UploadRow};
+use crate::db::fund::ApplicationRow;
+use crate::db::fund_uploads::UploadRow;
 use crate::error::ApiError;
 use crate::federation::fetch::Fetched;
 use crate::state::AppState;

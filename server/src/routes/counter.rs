@@ -167,7 +167,7 @@ pub async fn retrieve(
         what: "matter",
     })?;
     // 一证通办: the applicant from the ID card comes first (housing-fund withdrawal).
-    let applicant = super::fund_counter::applicant_for_scan(&s, &case, &matter).await?;
+    let applicant = crate::fund::counter::applicant_for_scan(&s, &case, &matter).await?;
     let hop = HopRequest {
         correlation_id: random_string(12).map_err(ApiError::internal)?,
         origin: Origin {
@@ -234,7 +234,7 @@ pub async fn retrieve(
         serde_json::from_str(&served.issuer_keys.payload).map_err(ApiError::internal)?;
     let cert = sealed.certificate;
     if let Some(applicant) = &applicant {
-        super::fund_counter::check_retrieved(&s, &staff, &case, applicant, &cert, &retrieval_id)
+        crate::fund::counter::check_retrieved(&s, &staff, &case, applicant, &cert, &retrieval_id)
             .await?;
     }
     Ok((
@@ -282,7 +282,7 @@ pub async fn confirm(
                 what: "retrieval",
             })?;
     let case = own_open_case(&s, &staff, &r.case_id).await?;
-    super::fund_counter::check_attachable(&s, &case, &r).await?;
+    crate::fund::counter::check_attachable(&s, &case, &r).await?;
     if let Some(existing) = s.db.attachment_of(&r.id).await? {
         return Ok((
             StatusCode::OK,
@@ -337,7 +337,7 @@ pub async fn finish(
 ) -> Result<StatusCode, ApiError> {
     clerk(&staff)?;
     let case = own_open_case(&s, &staff, &case_id).await?;
-    super::fund_counter::ready_to_finish(&s, &case).await?;
+    crate::fund::counter::ready_to_finish(&s, &case).await?;
     if !s.db.finish_case(&case_id, &staff.id, s.clock.now()).await? {
         return Err(ApiError::Conflict {
             code: "case_closed",

@@ -13,19 +13,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use wallet_core::{Certificate, ResidentId, SealedCertificate};
+use wallet_core::ResidentId;
 
 use super::counter::clerk_only;
 use crate::auth::secrets::random_string;
 use crate::auth::Staff;
 use crate::db::audit::{citizen_actor, AuditEntry};
-use crate::db::cases::{CaseRow, Matter, RetrievalRow};
-use crate::db::fund_counter::{Confirmed, FundCounterRow};
+use crate::db::cases::{CaseRow, Matter};
+use crate::db::fund_counter::Confirmed;
 use crate::error::{rule, ApiError};
 use crate::extract::ApiJson;
+use crate::fund::counter::{applicant_required, missing};
 use crate::fund::form::DebitCard;
 use crate::fund::sharing::{query_for_counter, SharingQuery, SharingRecords};
-use crate::fund::{concerns_applicant, uses_sharing};
+use crate::fund::uses_sharing;
 use crate::state::AppState;
 
 fn actor(s: &AppState, staff: &Staff) -> String {
@@ -37,22 +38,6 @@ fn case_not_found() -> ApiError {
         code: "case_not_found",
         what: "case",
     }
-}
-
-fn applicant_required() -> ApiError {
-    ApiError::Conflict {
-        code: "applicant_required",
-        title: "请先录入申请人身份证号并取得其查询授权",
-        detail: String::new(),
-    }
-}
-
-fn not_applicants() -> ApiError {
-    ApiError::bad(
-        "certificate_not_applicants",
-        "该证照不属于申请人本人或其配偶，不能用于本办件",
-        "",
-    )
 }
 
 /// A case of this clerk for a matter that uses the sharing platform; open unless `closed_ok`.
@@ -110,23 +95,6 @@ pub struct FundCaseView {
     /// What is left before 办结: `sharing_query`, `invoice_confirmation`,
     /// `deed_tax_confirmation`, `debit_card`.
     pub missing: Vec<&'static str>,
-}
-
-fn missing(row: &FundCounterRow) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if row.sharing.is_none() {
-        out.push("sharing_query");
-    }
-    if row.invoice_confirmed.is_none() {
-        out.push("invoice_confirmation");
-    }
-    if row.deed_tax_confirmed.is_none() {
-        out.push("deed_tax_confirmation");
-    }
-    if row.debit_card.is_none() {
-        out.push("debit_card");
-    }
-    out
 }
 
 async fn view(s: &AppState, case_id: &str, matter: &Matter) -> Result<FundCaseView, ApiError> {
@@ -385,97 +353,4 @@ pub async fn show(
 ) -> Result<Json<FundCaseView>, ApiError> {
     let (case, matter) = fund_case(&s, &staff, &case_id, true).await?;
     Ok(Json(view(&s, &case.id, &matter).await?))
-}
-
-/// Before a scan: the case's applicant when its matter uses the sharing platform (`None` for
-/// other matters); refused until the ID card step is done.
-pub(super) async fn applicant_for_scan(
-    s: &AppState,
-    case: &CaseRow,
-    matter: &Matter,
-) -> Result<Option<String>, ApiError> {
-    if !uses_sharing(matter) {
-        return Ok(None);
-    }
-    match s.db.fund_counter_case(&case.id).await? {
-        Some(row) => Ok(Some(row.applicant_id)),
-        None => Err(applicant_required()),
-    }
-}
-
-/// After a scan: a certificate that is not the applicant's is refused for the case, and the
-/// refusal audited (the retrieval itself is on record as the hop's).
-pub(super) async fn check_retrieved(
-    s: &AppState,
-    staff: &Staff,
-    case: &CaseRow,
-    applicant: &str,
-    cert: &Certificate,
-    retrieval_id: &str,
-) -> Result<(), ApiError> {
-    if concerns_applicant(cert, applicant) {
-        return Ok(());
-    }
-    let mut audit = AuditEntry::action(
-        s.clock.now(),
-        "retrieval_for_case",
-        actor(s, staff),
-        &case.id,
-        serde_json::json!({"retrieval": retrieval_id, "certificate": cert.id.to_string()})
-            .to_string(),
-        "",
-    );
-    audit.result = "certificate_not_applicants".into();
-    s.db.audit(&audit).await?;
-    Err(not_applicants())
-}
-
-/// Before 关联引用: the same rule, for a retrieval made earlier.
-pub(super) async fn check_attachable(
-    s: &AppState,
-    case: &CaseRow,
-    r: &RetrievalRow,
-) -> Result<(), ApiError> {
-    let Some(matter) = s.db.matter(&case.matter).await? else {
-        return Ok(());
-    };
-    if !uses_sharing(&matter) {
-        return Ok(());
-    }
-    let row =
-        s.db.fund_counter_case(&case.id)
-            .await?
-            .ok_or_else(applicant_required)?;
-    let cert = SealedCertificate::try_from(r.sealed.clone())
-        .map_err(ApiError::internal)?
-        .certificate;
-    if concerns_applicant(&cert, &row.applicant_id) {
-        Ok(())
-    } else {
-        Err(not_applicants())
-    }
-}
-
-/// Before 办结: the sharing platform's records confirmed and the debit card recorded.
-pub(super) async fn ready_to_finish(s: &AppState, case: &CaseRow) -> Result<(), ApiError> {
-    let Some(matter) = s.db.matter(&case.matter).await? else {
-        return Ok(());
-    };
-    if !uses_sharing(&matter) {
-        return Ok(());
-    }
-    let row =
-        s.db.fund_counter_case(&case.id)
-            .await?
-            .ok_or_else(applicant_required)?;
-    let left = missing(&row);
-    if left.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict {
-            code: "fund_case_incomplete",
-            title: "请先完成共享数据确认并登记I类借记卡",
-            detail: left.join(", "),
-        })
-    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::secrets::random_string;
 use crate::auth::Citizen;
 use crate::db::audit::{citizen_actor, hex_sha256, AuditEntry};
-use crate::db::fund::UploadRow;
+use crate::db::fund_uploads::UploadRow;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::fund::apply::{message, submit, ApplicationRequest, Submitted};
