@@ -38,6 +38,15 @@ pub enum ApiError {
     },
     #[error("payload too large")]
     TooLarge,
+    /// A refusal whose status is neither 400, 404 nor 409: a session below the 实人 level
+    /// (403), an oversized upload (413), a form that differs from the records (422).
+    #[error("{code}: {detail}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: String,
+    },
     #[error("request took too long")]
     Timeout,
     /// A tier on the path failed: unreachable, too slow, or its answer did not verify. The
@@ -104,6 +113,12 @@ impl ApiError {
                 "payload_too_large",
                 "提交的内容过大",
             ),
+            ApiError::Refused {
+                status,
+                code,
+                title,
+                ..
+            } => (*status, code, title),
             ApiError::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "request_timeout",

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod fund;
 pub mod metrics;
 pub mod routes;
 pub mod state;

@@ -14,6 +14,10 @@ pub struct Material {
     /// The certificate fields this matter needs; only these leave the issuing node.
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The province's sharing platform supplies this material: `tax_invoice` (购房发票) or
+    /// `deed_tax` (契税完税凭证).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<String>,
 }
 
 /// A matter of the province's directory, handled at the counters of the node `region`.

@@ -185,6 +185,15 @@ fn paper(name: &str) -> Material {
         name: name.into(),
         cert_type: None,
         fields: Vec::new(),
+        sharing: None,
+    }
+}
+
+/// A material the province's sharing platform supplies (`tax_invoice`, `deed_tax`).
+fn shared(name: &str, record: &str) -> Material {
+    Material {
+        sharing: Some(record.into()),
+        ..paper(name)
     }
 }
 
@@ -193,6 +202,7 @@ fn replaced(name: &str, t: &TypeSpec, fields: &[&str]) -> Result<Material, IdErr
         name: name.into(),
         cert_type: Some(t.code()?),
         fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        sharing: None,
     })
 }
 
@@ -304,8 +314,8 @@ fn luohe_matters() -> Result<Vec<Matter>, IdError> {
                     &MARRIAGE,
                     &["结婚证字号", "登记日期", "配偶姓名", "配偶身份证件号"],
                 )?,
-                paper("购房发票"),
-                paper("契税完税凭证"),
+                shared("购房发票", "tax_invoice"),
+                shared("契税完税凭证", "deed_tax"),
             ],
         )?,
         // Scenario 3: two materials fewer.

@@ -5,8 +5,10 @@
 //! - `client`: pooled calls to a neighbour within the counter's time budget.
 //! - `peer`: the extractor that authenticates an incoming inter-node call.
 //! - `outbox`: the task that pushes certificate metadata to the tiers above.
+//! - `fetch`: retrieval on an applicant's recorded consent, without a QR (scenario 2 online).
 
 pub mod client;
+pub mod fetch;
 pub mod holder_copy;
 pub mod outbox;
 pub mod peer;

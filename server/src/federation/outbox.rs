@@ -111,6 +111,10 @@ async fn run(p: Pusher) {
                 false
             }
         };
+        // The housing-fund messages between wallet province and fund centre ride along.
+        if let Err(e) = crate::fund::delivery::round(&p).await {
+            tracing::warn!(error = %e, "housing-fund messages: delivery round failed");
+        }
         if !full {
             tokio::select! {
                 _ = p.db.outbox_wake.notified() => {}

@@ -166,6 +166,8 @@ pub async fn retrieve(
         code: "matter_unknown",
         what: "matter",
     })?;
+    // 一证通办: the applicant from the ID card comes first (housing-fund withdrawal).
+    let applicant = crate::fund::counter::applicant_for_scan(&s, &case, &matter).await?;
     let hop = HopRequest {
         correlation_id: random_string(12).map_err(ApiError::internal)?,
         origin: Origin {
@@ -231,6 +233,10 @@ pub async fn retrieve(
     let issuer_keys: Vec<TrustEntry> =
         serde_json::from_str(&served.issuer_keys.payload).map_err(ApiError::internal)?;
     let cert = sealed.certificate;
+    if let Some(applicant) = &applicant {
+        crate::fund::counter::check_retrieved(&s, &staff, &case, applicant, &cert, &retrieval_id)
+            .await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(Retrieved {
@@ -275,7 +281,8 @@ pub async fn confirm(
                 code: "retrieval_not_found",
                 what: "retrieval",
             })?;
-    own_open_case(&s, &staff, &r.case_id).await?;
+    let case = own_open_case(&s, &staff, &r.case_id).await?;
+    crate::fund::counter::check_attachable(&s, &case, &r).await?;
     if let Some(existing) = s.db.attachment_of(&r.id).await? {
         return Ok((
             StatusCode::OK,
@@ -329,7 +336,8 @@ pub async fn finish(
     Path(case_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     clerk(&staff)?;
-    own_open_case(&s, &staff, &case_id).await?;
+    let case = own_open_case(&s, &staff, &case_id).await?;
+    crate::fund::counter::ready_to_finish(&s, &case).await?;
     if !s.db.finish_case(&case_id, &staff.id, s.clock.now()).await? {
         return Err(ApiError::Conflict {
             code: "case_closed",

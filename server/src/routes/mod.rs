@@ -5,6 +5,10 @@ mod audit;
 mod counter;
 mod devices;
 mod federation;
+mod fund_counter;
+mod fund_peer;
+mod fund_review;
+mod fund_wallet;
 mod grants;
 mod health;
 mod hop;
@@ -291,6 +295,110 @@ pub const ROUTES: &[Route] = &[
         who: "anyone with the code",
         what: "the record behind a printed archive copy",
     },
+    // Scenario 2, the housing-fund withdrawal: the wallet's 全程网办, the fund centre's back
+    // office, the counter's 一证通办, and the inter-node routes behind them.
+    Route {
+        method: "POST",
+        path: "/api/wallet/fund/uploads/{kind}",
+        who: "citizen (实人)",
+        what: "a photo of the debit card, invoice or deed-tax certificate (raw JPEG/PNG, ≤ 2 MiB)",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/fund/applications",
+        who: "citizen (实人)",
+        what: "apply online: sharing-platform check (422 with the differing fields), certificates by ID number",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/fund/applications",
+        who: "citizen",
+        what: "my housing-fund applications and their status",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/fund/applications/{id}",
+        who: "citizen",
+        what: "one of my applications: form, records, certificates, status, decision",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/fund/applications/{id}/evaluation",
+        who: "citizen",
+        what: "办事体验评价 of a decided application",
+    },
+    Route {
+        method: "GET",
+        path: "/api/review/fund/applications",
+        who: "reviewer",
+        what: "the fund centre's queue (?status=under_review|approved|rejected)",
+    },
+    Route {
+        method: "GET",
+        path: "/api/review/fund/applications/{id}",
+        who: "reviewer",
+        what: "one application with its records, sealed certificates and photos' metadata",
+    },
+    Route {
+        method: "GET",
+        path: "/api/review/fund/applications/{id}/uploads/{kind}",
+        who: "reviewer",
+        what: "a photo's bytes, as the image type its bytes proved (nosniff)",
+    },
+    Route {
+        method: "POST",
+        path: "/api/review/fund/applications/{id}/decision",
+        who: "reviewer",
+        what: "approve or reject (with a reason), once",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/applicant",
+        who: "clerk",
+        what: "一证通办: the applicant's resident ID from the ID card and consent",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/sharing",
+        who: "clerk",
+        what: "the province's sharing platform: the applicant's invoices and deed-tax records",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/sharing/confirm",
+        who: "clerk",
+        what: "the applicant confirmed one record on screen",
+    },
+    Route {
+        method: "POST",
+        path: "/api/counter/cases/{id}/debit-card",
+        who: "clerk",
+        what: "record the I类借记卡",
+    },
+    Route {
+        method: "GET",
+        path: "/api/counter/cases/{id}/fund",
+        who: "clerk",
+        what: "the case's 一证通办 state and what is left before 办结",
+    },
+    Route {
+        method: "POST",
+        path: "/federation/v1/sharing/query",
+        who: "city node below (service token)",
+        what: "the sharing platform's records of one applicant, for one case, on consent",
+    },
+    Route {
+        method: "POST",
+        path: "/federation/v1/fetch",
+        who: "registered node (service token)",
+        what: "one hop of a retrieval on an applicant's recorded consent (no QR)",
+    },
+    Route {
+        method: "POST",
+        path: "/federation/v1/fund/messages",
+        who: "registered node (service token)",
+        what: "housing-fund application, decision or rating in a signed envelope; acks its id",
+    },
     Route {
         method: "POST",
         path: "/federation/v1/retrieve",
@@ -401,6 +509,46 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(counter::evaluate),
         )
         .route("/api/archive/{code}", get(records::archive))
+        .route("/api/wallet/fund/uploads/{kind}", post(fund_wallet::upload))
+        .route(
+            "/api/wallet/fund/applications",
+            post(fund_wallet::apply).get(fund_wallet::list),
+        )
+        .route("/api/wallet/fund/applications/{id}", get(fund_wallet::show))
+        .route(
+            "/api/wallet/fund/applications/{id}/evaluation",
+            post(fund_wallet::evaluate),
+        )
+        .route("/api/review/fund/applications", get(fund_review::queue))
+        .route("/api/review/fund/applications/{id}", get(fund_review::show))
+        .route(
+            "/api/review/fund/applications/{id}/uploads/{kind}",
+            get(fund_review::photo),
+        )
+        .route(
+            "/api/review/fund/applications/{id}/decision",
+            post(fund_review::decide),
+        )
+        .route(
+            "/api/counter/cases/{id}/applicant",
+            post(fund_counter::applicant),
+        )
+        .route("/api/counter/cases/{id}/sharing", post(fund_counter::query))
+        .route(
+            "/api/counter/cases/{id}/sharing/confirm",
+            post(fund_counter::confirm),
+        )
+        .route(
+            "/api/counter/cases/{id}/debit-card",
+            post(fund_counter::debit_card),
+        )
+        .route("/api/counter/cases/{id}/fund", get(fund_counter::show))
+        .route(
+            "/federation/v1/sharing/query",
+            post(fund_peer::sharing_query),
+        )
+        .route("/federation/v1/fetch", post(fund_peer::fetch))
+        .route("/federation/v1/fund/messages", post(fund_peer::messages))
         .route("/federation/v1/retrieve", post(hop::retrieve))
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))

@@ -40,10 +40,22 @@ fn operation(method: &str, path: &str, who: &str, what: &str) -> Value {
             json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string"}}),
         );
     }
+    if path == "/api/review/fund/applications" {
+        params.push(json!({"name": "status", "in": "query", "required": false,
+            "schema": {"type": "string", "enum": ["under_review", "approved", "rejected"]}}));
+    }
+    // Photos travel as their bytes, not as JSON.
+    let image = json!({
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "image/png": {"schema": {"type": "string", "format": "binary"}}
+    });
+    let photo = path.ends_with("/uploads/{kind}");
     let problem_ref =
         json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
     let ok_content = if path == "/metrics" {
         json!({"text/plain": {"schema": {"type": "string"}}})
+    } else if photo && method == "GET" {
+        image.clone()
     } else {
         json!({"application/json": {"schema": {}}})
     };
@@ -59,7 +71,9 @@ fn operation(method: &str, path: &str, who: &str, what: &str) -> Value {
             "5XX": {"description": "the node failed; nothing internal is said", "content": problem_ref}
         }
     });
-    if method == "POST" {
+    if method == "POST" && photo {
+        op["requestBody"] = json!({"required": true, "content": image});
+    } else if method == "POST" {
         op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
     }
     op

@@ -204,6 +204,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_on(TestDb::new(backend).await).await
 }
 
+/// A node of either backend with settings of the test's own making (`make` gets the URL).
+pub async fn spawn_with(backend: Backend, make: fn(&str) -> Settings) -> TestApp {
+    spawn_configured(TestDb::new(backend).await, make).await
+}
+
 /// Another server process of the same node on the same database (as several processes behind
 /// a load balancer would run).
 pub async fn spawn_second(first: &TestApp) -> TestApp {
@@ -219,10 +224,14 @@ pub async fn spawn_second(first: &TestApp) -> TestApp {
 }
 
 async fn spawn_on(db: TestDb) -> TestApp {
+    spawn_configured(db, settings).await
+}
+
+async fn spawn_configured(db: TestDb, make: fn(&str) -> Settings) -> TestApp {
     let time = Arc::new(AtomicI64::new(START));
     let t = time.clone();
     let state = server::start(
-        settings(&db.url),
+        make(&db.url),
         Clock::from_fn(move || t.load(Ordering::SeqCst)),
     )
     .await

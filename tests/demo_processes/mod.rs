@@ -1,0 +1,244 @@
+//! The demo federation with every node a separate `server run` process on loopback, each with
+//! its own SQLite file, for end-to-end tests that talk HTTP only. Configurations are written
+//! fresh (`server demo --write-configs`) on free ports; a process is killed when dropped, and
+//! the directory removed with the federation.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use server::config::Settings;
+use server::demo::config::resident_password;
+use server::demo::HENAN;
+use wallet_core::DeviceKey;
+
+/// One node process, killed when dropped.
+struct Proc {
+    child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Demo {
+    dir: PathBuf,
+    pub settings: BTreeMap<String, Settings>,
+    procs: BTreeMap<String, Proc>,
+    pub http: reqwest::Client,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.procs.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_base_port() -> u16 {
+    // Six ports at base, base+410, +411, +412, +420, +421; try until all bind.
+    for _ in 0..50 {
+        let mut b = [0u8; 2];
+        getrandom::getrandom(&mut b).unwrap();
+        let base = 20_000 + u16::from_be_bytes(b) % 30_000;
+        let dir = std::env::temp_dir().join(format!("ecert-port-probe-{base}"));
+        let ok = server::demo::write_configs(&dir, base, None).is_ok_and(|configs| {
+            configs
+                .iter()
+                .all(|(_, s)| std::net::TcpListener::bind(s.listen).is_ok())
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        if ok {
+            return base;
+        }
+    }
+    panic!("no free base port");
+}
+
+impl Demo {
+    pub fn write() -> Demo {
+        let mut r = [0u8; 6];
+        getrandom::getrandom(&mut r).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "ecert-e2e-{}-{}",
+            std::process::id(),
+            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        let base = free_base_port();
+        let configs = server::demo::write_configs(&dir, base, None).unwrap();
+        let settings = configs
+            .into_iter()
+            .map(|(_, s)| (s.region.to_string(), s))
+            .collect();
+        Demo {
+            dir,
+            settings,
+            procs: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Starts a node's process and waits until it answers `/healthz`.
+    pub async fn start(&mut self, region: &str) {
+        let log = std::fs::File::create(self.dir.join(format!("{region}.log"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["run", "--config"])
+            .arg(self.dir.join(format!("{region}.toml")))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.procs.insert(region.to_owned(), Proc { child });
+        let url = self.url(region);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.http.get(format!("{url}/healthz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{region} did not come up: {}",
+                std::fs::read_to_string(self.dir.join(format!("{region}.log"))).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills a node's process.
+    pub fn stop(&mut self, region: &str) {
+        self.procs.remove(region);
+    }
+
+    pub fn url(&self, region: &str) -> String {
+        format!("http://{}", self.settings[region].listen)
+    }
+
+    pub async fn send(
+        &self,
+        region: &str,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url(region)));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(
+        &self,
+        region: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        self.send(region, reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, region: &str, path: &str, token: &str) -> (u16, Value) {
+        self.send(region, reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// A demo resident logs in at Henan with the demo password and registers a device key.
+    pub async fn wallet_user(&self, id: &str) -> (String, DeviceKey) {
+        let password = resident_password(&self.settings[HENAN].node_key, id);
+        let (status, body) = self
+            .post(
+                HENAN,
+                "/api/wallet/login",
+                None,
+                &json!({"resident_id": id, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        let key = DeviceKey::generate().unwrap();
+        let (status, body) = self
+            .post(
+                HENAN,
+                "/api/wallet/devices",
+                Some(&token),
+                &json!({"public_key": key.public_key().to_string()}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (token, key)
+    }
+
+    /// A staff member of a node with the given role logs in.
+    pub async fn staff(&self, region: &str, role: &str) -> String {
+        let staff = self.settings[region]
+            .staff
+            .iter()
+            .find(|s| s.role == role)
+            .unwrap();
+        let (status, body) = self
+            .post(
+                region,
+                "/api/staff/login",
+                None,
+                &json!({"id": staff.id, "password": staff.password.expose()}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls the wallet's certificate list until `pick` finds one.
+    pub async fn my_certificate(&self, token: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, list) = self.get(HENAN, "/api/wallet/certificates", token).await;
+            assert_eq!(status, 200, "{list}");
+            if let Some(found) = list.as_array().unwrap().iter().find(|c| pick(c)) {
+                return found.clone();
+            }
+            assert!(Instant::now() < deadline, "not in the wallet: {list}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The node's own database, read beside the running process (WAL allows it).
+    pub async fn db(&self, region: &str) -> server::db::Db {
+        server::db::Db::connect(self.settings[region].database_url.expose())
+            .await
+            .unwrap()
+    }
+}
+
+/// Polls `check` (about every 200 ms, for at most 30 s) until it yields `Some`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
