@@ -274,7 +274,12 @@ impl Federation {
         let running = node.running.take().expect("the node is running");
         let _ = running.shutdown.send(());
         running.server.await.expect("server task");
-        // Nothing else may hold the node: its last state ends the delivery task.
+        // Nothing else may hold the node: its last state ends the delivery task. A delivery
+        // round in flight holds it until the round ends, so wait for that, boundedly.
+        let until = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&running.state.outbox) > 1 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert_eq!(
             Arc::strong_count(&running.state.outbox),
             1,
