@@ -14,8 +14,11 @@ pub mod departments;
 pub mod federation;
 pub mod grants;
 pub mod index;
+pub mod issuers;
+pub mod objection_outbox;
 pub mod objections;
 pub mod outbox;
+pub mod received_objections;
 pub mod sharing;
 
 use std::str::FromStr;

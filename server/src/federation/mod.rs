@@ -5,8 +5,10 @@
 //! - `client`: pooled calls to a neighbour within the counter's time budget.
 //! - `peer`: the extractor that authenticates an incoming inter-node call.
 //! - `outbox`: the task that pushes certificate metadata to the tiers above.
+//! - `objections`: objections sent to the issuer's node and decisions back, from that task.
 
 pub mod client;
+pub mod objections;
 pub mod outbox;
 pub mod peer;
 pub mod registry;

@@ -10,7 +10,8 @@ mod health;
 mod hop;
 pub(crate) mod issuance;
 mod matters;
-mod objections;
+mod objection_messages;
+pub(crate) mod objections;
 mod openapi;
 mod records;
 mod session;
@@ -210,26 +211,38 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/api/wallet/objections",
-        who: "citizen",
-        what: "异议 against my certificate; marks it disputed",
+        who: "citizen (holder)",
+        what: "异议: my certificate's data is wrong, or one is missing; sent to the issuer's node",
     },
     Route {
         method: "GET",
         path: "/api/wallet/objections",
         who: "citizen",
-        what: "my objections and their decisions",
+        what: "my objections, each with its steps: filed, received, decided",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/objections/{id}",
+        who: "citizen",
+        what: "one of my objections with its steps",
+    },
+    Route {
+        method: "GET",
+        path: "/api/catalog/issuers",
+        who: "anyone",
+        what: "certificate types and the departments issuing them, as this node knows them",
     },
     Route {
         method: "GET",
         path: "/api/issuer/objections",
         who: "department",
-        what: "objections against its certificates",
+        what: "objections addressed to it, open first by deadline",
     },
     Route {
         method: "POST",
-        path: "/api/issuer/objections/{id}/decide",
+        path: "/api/issuer/objections/{id}/reject",
         who: "department",
-        what: "decide an open objection",
+        what: "reject an open objection with a reason (correct or issue to accept it)",
     },
     Route {
         method: "GET",
@@ -290,6 +303,12 @@ pub const ROUTES: &[Route] = &[
         path: "/federation/v1/retrieve",
         who: "registered node (service token)",
         what: "one hop of a retrieval: consent at the wallet province, delivery at the owner",
+    },
+    Route {
+        method: "POST",
+        path: "/federation/v1/objections",
+        who: "registered node (service token)",
+        what: "an objection from a wallet node, or a decision back; signed envelope, signed ack",
     },
     Route {
         method: "POST",
@@ -362,10 +381,12 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             "/api/wallet/objections",
             post(objections::file).get(objections::mine),
         )
+        .route("/api/wallet/objections/{id}", get(objections::one))
+        .route("/api/catalog/issuers", get(objections::issuers))
         .route("/api/issuer/objections", get(objections::for_issuer))
         .route(
-            "/api/issuer/objections/{id}/decide",
-            post(objections::decide),
+            "/api/issuer/objections/{id}/reject",
+            post(objections::reject),
         )
         .route("/api/matters", get(matters::directory))
         .route("/api/counter/matters", get(counter::matters))
@@ -388,6 +409,10 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/federation/v1/retrieve", post(hop::retrieve))
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))
+        .route(
+            "/federation/v1/objections",
+            post(objection_messages::receive),
+        )
         .route("/metrics", get(crate::metrics::expose))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/{*rest}", axum::routing::any(not_found))
