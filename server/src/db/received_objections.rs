@@ -207,24 +207,26 @@ async fn answer(conn: &mut AnyConnection, r: &ReceivedRow, now: i64) -> Result<(
     }
 }
 
-/// The open objection `id` addressed to department `issuer`, checked inside a transaction.
-async fn open_for(
+/// Why objection `id` could not be decided by department `issuer`: unknown to it, decided
+/// before, or (still open) about another certificate, holder or type. Asked after the
+/// deciding write found nothing, inside the same transaction.
+async fn refusal_for(
     conn: &mut AnyConnection,
     id: &str,
     issuer: &str,
-) -> Result<Result<ReceivedRow, Decision>, sqlx::Error> {
-    let row = sqlx::query("SELECT * FROM objections_received WHERE id = $1 AND issuer_code = $2")
-        .bind(id)
-        .bind(issuer)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(received_from)
-        .transpose()?;
-    Ok(match row {
-        None => Err(Decision::NotFound),
-        Some(r) if r.status != "open" => Err(Decision::AlreadyDecided),
-        Some(r) => Ok(r),
+) -> Result<Decision, sqlx::Error> {
+    let status: Option<String> =
+        sqlx::query("SELECT status FROM objections_received WHERE id = $1 AND issuer_code = $2")
+            .bind(id)
+            .bind(issuer)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+    Ok(match status.as_deref() {
+        None => Decision::NotFound,
+        Some("open") => Decision::Mismatch,
+        Some(_) => Decision::AlreadyDecided,
     })
 }
 
@@ -343,23 +345,23 @@ impl Db {
         reason: &str,
         now: i64,
     ) -> Result<Decision, sqlx::Error> {
+        // The deciding write comes first: on SQLite a transaction that read before writing
+        // cannot take the write lock once another connection has committed meanwhile.
         let mut tx = self.pool.begin().await?;
-        if let Err(refused) = open_for(&mut tx, id, issuer).await? {
-            tx.rollback().await?;
-            return Ok(refused);
-        }
         let row = sqlx::query(
             "UPDATE objections_received SET status = 'rejected', decision = $1, decided_at = $2
-             WHERE id = $3 AND status = 'open' RETURNING *",
+             WHERE id = $3 AND issuer_code = $4 AND status = 'open' RETURNING *",
         )
         .bind(reason)
         .bind(now)
         .bind(id)
+        .bind(issuer)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
+            let refused = refusal_for(&mut tx, id, issuer).await?;
             tx.rollback().await?;
-            return Ok(Decision::AlreadyDecided);
+            return Ok(refused);
         };
         let r = received_from(&row)?;
         if let Some(cert) = &r.cert_id {
@@ -394,26 +396,16 @@ impl Db {
         audit: &AuditEntry,
     ) -> Result<Decision, sqlx::Error> {
         let now = new.issued_at;
+        // Writes first (see `reject_objection`); a refusal rolls them back.
         let mut tx = self.pool.begin().await?;
-        if let Some(id) = named {
-            let refused = match open_for(&mut tx, id, &new.issuer_code).await? {
-                Err(refused) => Some(refused),
-                Ok(r) if r.cert_id.as_deref() != Some(old_id) => Some(Decision::Mismatch),
-                Ok(_) => None,
-            };
-            if let Some(refused) = refused {
-                tx.rollback().await?;
-                return Ok(refused);
-            }
-        }
         if !replace_in(&mut tx, old_id, new, now).await? {
             tx.rollback().await?;
             return Ok(Decision::NotCurrent);
         }
         let mut closed = close_with(
             &mut tx,
-            "cert_id = $4 AND kind = 'wrong_data'",
-            &[old_id],
+            "cert_id = $4 AND issuer_code = $5 AND kind = 'wrong_data'",
+            &[old_id, &new.issuer_code],
             "corrected",
             &new.id,
             now,
@@ -421,8 +413,9 @@ impl Db {
         .await?;
         if let Some(id) = named {
             let Some(at) = closed.iter().position(|r| r.id == id) else {
+                let refused = refusal_for(&mut tx, id, &new.issuer_code).await?;
                 tx.rollback().await?;
-                return Ok(Decision::AlreadyDecided);
+                return Ok(refused);
             };
             let first = closed.remove(at);
             closed.insert(0, first);
@@ -443,28 +436,29 @@ impl Db {
         audit: &AuditEntry,
     ) -> Result<Decision, sqlx::Error> {
         let now = new.issued_at;
+        // Writes first (see `reject_objection`); a refusal rolls them back.
         let mut tx = self.pool.begin().await?;
-        let refused = match open_for(&mut tx, objection, &new.issuer_code).await? {
-            Err(refused) => Some(refused),
-            Ok(r)
-                if r.kind != "missing"
-                    || r.type_code != new.type_code
-                    || r.holder_kind != new.holder_kind
-                    || r.holder_id != new.holder_id =>
-            {
-                Some(Decision::Mismatch)
-            }
-            Ok(_) => None,
-        };
-        if let Some(refused) = refused {
+        insert_issued(&mut tx, new, now).await?;
+        let closed = close_with(
+            &mut tx,
+            "id = $4 AND issuer_code = $5 AND kind = 'missing' AND type_code = $6
+               AND holder_kind = $7 AND holder_id = $8",
+            &[
+                objection,
+                &new.issuer_code,
+                &new.type_code,
+                &new.holder_kind,
+                &new.holder_id,
+            ],
+            "issued",
+            &new.id,
+            now,
+        )
+        .await?;
+        if closed.is_empty() {
+            let refused = refusal_for(&mut tx, objection, &new.issuer_code).await?;
             tx.rollback().await?;
             return Ok(refused);
-        }
-        insert_issued(&mut tx, new, now).await?;
-        let closed = close_with(&mut tx, "id = $4", &[objection], "issued", &new.id, now).await?;
-        if closed.is_empty() {
-            tx.rollback().await?;
-            return Ok(Decision::AlreadyDecided);
         }
         append(&mut tx, audit).await?;
         tx.commit().await?;

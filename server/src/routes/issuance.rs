@@ -19,7 +19,7 @@ use crate::db::departments::Department;
 use crate::db::received_objections::Decision;
 use crate::error::{rule, ApiError};
 use crate::extract::{ApiJson, IssuerAuth};
-use crate::routes::objections::decided;
+use crate::routes::objection_decisions::decided;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]

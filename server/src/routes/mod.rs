@@ -9,7 +9,9 @@ mod grants;
 mod health;
 mod hop;
 pub(crate) mod issuance;
+mod issuers;
 mod matters;
+pub(crate) mod objection_decisions;
 mod objection_messages;
 pub(crate) mod objections;
 mod openapi;
@@ -382,11 +384,14 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(objections::file).get(objections::mine),
         )
         .route("/api/wallet/objections/{id}", get(objections::one))
-        .route("/api/catalog/issuers", get(objections::issuers))
-        .route("/api/issuer/objections", get(objections::for_issuer))
+        .route("/api/catalog/issuers", get(issuers::issuers))
+        .route(
+            "/api/issuer/objections",
+            get(objection_decisions::for_issuer),
+        )
         .route(
             "/api/issuer/objections/{id}/reject",
-            post(objections::reject),
+            post(objection_decisions::reject),
         )
         .route("/api/matters", get(matters::directory))
         .route("/api/counter/matters", get(counter::matters))

@@ -3,10 +3,11 @@
 //! certificate held here, or the index of those held below; the issuer directory for a missing
 //! one), keeps the objection so the holder can follow it, and sends it to the node of the
 //! issuing department (`federation::objections`). There the certificate is marked disputed —
-//! nothing is suspended — and the department rejects with a reason or answers with a
-//! correction (`issuance::correct`) or the missing certificate (`issuance::issue`).
+//! nothing is suspended — and the department rejects with a reason (`objection_decisions`) or
+//! answers with a correction (`issuance::correct`) or the missing certificate
+//! (`issuance::issue`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,8 @@ use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::db::index::holder_key;
 use crate::db::issuers::IssuerEntry;
 use crate::db::objections::FiledRow;
-use crate::db::received_objections::{Decision, ReceivedRow};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, IssuerAuth};
+use crate::extract::ApiJson;
 use crate::federation::client::{tier_error, TierFailure};
 use crate::state::AppState;
 
@@ -167,7 +167,11 @@ fn certificate_not_found() -> ApiError {
 }
 
 /// A reason: trimmed, 1 to `MAX_REASON` characters.
-fn reason(text: &str, code: &'static str, title: &'static str) -> Result<String, ApiError> {
+pub(crate) fn reason(
+    text: &str,
+    code: &'static str,
+    title: &'static str,
+) -> Result<String, ApiError> {
     let r = text.trim();
     if r.is_empty() || r.chars().count() > MAX_REASON {
         return Err(ApiError::bad(code, title, "1 to 1000 characters"));
@@ -447,112 +451,4 @@ pub async fn one(
         return Err(not_found());
     }
     Ok(Json(ObjectionView::of(&s, o)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuersQuery {
-    /// Only the departments issuing this catalog type.
-    pub cert_type: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct IssuerView {
-    #[serde(flatten)]
-    pub entry: IssuerEntry,
-    /// The name of the node holding what the department issues.
-    pub region_name: String,
-}
-
-/// 证照目录 with the issuing departments this node knows: its own catalog and, at a province
-/// or the national node, what the nodes below have pushed. Public, like the catalog.
-pub async fn issuers(
-    State(s): State<AppState>,
-    Query(q): Query<IssuersQuery>,
-) -> Result<Json<Vec<IssuerView>>, ApiError> {
-    if q.cert_type.as_ref().is_some_and(|t| t.len() > 64) {
-        return Err(ApiError::bad(
-            "cert_type_invalid",
-            "证照类型代码格式错误",
-            "cert_type longer than 64 characters",
-        ));
-    }
-    let own = s.settings.region;
-    let entries = s.db.issuers(own, q.cert_type.as_deref()).await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|entry| {
-                let region_name = match entry.region.parse::<RegionCode>() {
-                    Ok(r) if r == own => s.settings.name.clone(),
-                    Ok(r) => s.federation.registry.name_of(r),
-                    Err(_) => entry.region.clone(),
-                };
-                IssuerView { entry, region_name }
-            })
-            .collect(),
-    ))
-}
-
-/// Objections addressed to the department, open ones first by deadline, then the decided.
-pub async fn for_issuer(
-    State(s): State<AppState>,
-    IssuerAuth(dept): IssuerAuth,
-) -> Result<Json<Vec<ReceivedRow>>, ApiError> {
-    Ok(Json(s.db.objections_for_issuer(&dept.credit_code).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reject {
-    pub reason: String,
-}
-
-/// The errors of a department's decision, one way for every route that decides.
-pub fn decided(d: Decision) -> Result<Vec<ReceivedRow>, ApiError> {
-    match d {
-        Decision::Done(rows) => Ok(rows),
-        Decision::NotFound => Err(ApiError::NotFound {
-            code: "objection_not_found",
-            what: "objection",
-        }),
-        Decision::AlreadyDecided => Err(ApiError::Conflict {
-            code: "objection_decided",
-            title: "该异议已处理",
-            detail: String::new(),
-        }),
-        Decision::Mismatch => Err(ApiError::bad(
-            "objection_mismatch",
-            "该异议与此证照不符",
-            "the objection names another certificate, holder or type",
-        )),
-        Decision::NotCurrent => Err(ApiError::Conflict {
-            code: "certificate_not_current",
-            title: "证照已注销或已被更正",
-            detail: String::new(),
-        }),
-    }
-}
-
-/// The department rejects an open objection addressed to it, with the reason the holder will
-/// read. The certificate returns to valid when no other objection is open; the decision goes
-/// back to the holder's wallet node.
-pub async fn reject(
-    State(s): State<AppState>,
-    IssuerAuth(dept): IssuerAuth,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<Reject>,
-) -> Result<Json<ReceivedRow>, ApiError> {
-    let reason = reason(
-        &req.reason,
-        "rejection_reason_invalid",
-        "请填写不予更正的理由（不超过1000字）",
-    )?;
-    let d =
-        s.db.reject_objection(&id, &dept.credit_code, &reason, s.clock.now())
-            .await?;
-    let mut rows = decided(d)?;
-    rows.pop()
-        .map(Json)
-        .ok_or_else(|| ApiError::internal(std::io::Error::other("no objection decided")))
 }
