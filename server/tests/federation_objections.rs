@@ -397,6 +397,21 @@ both_backends!(
         let token = citizen_token_again(&fed).await;
         let rejected = wallet_shows(&fed, &token, &id, "rejected").await;
         assert_eq!(rejected["decision"], "住址以户籍登记为准");
+
+        // Delivered messages are forgotten after a while; the objections keep what they said.
+        let delivered = eventually("the decision acknowledged", WAIT, || async {
+            zz.objection_messages_pending()
+                .await
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        });
+        delivered.await;
+        assert_eq!(zz.prune_objection_messages(fed.now() + 1).await.unwrap(), 1);
+        assert_eq!(
+            zz.received_objection(&id).await.unwrap().unwrap().status,
+            "rejected"
+        );
     }
 );
 

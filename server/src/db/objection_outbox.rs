@@ -218,6 +218,18 @@ impl Db {
         close_message(&mut conn, id, now, error).await
     }
 
+    /// Forgets messages delivered (or given up) before `before`; what they carried is kept in
+    /// the objections themselves. Returns how many.
+    pub async fn prune_objection_messages(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(
+            "DELETE FROM objection_outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// Undelivered objection messages, per destination region.
     pub async fn objection_messages_pending(
         &self,

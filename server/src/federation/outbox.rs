@@ -95,6 +95,9 @@ async fn run(p: Pusher) {
             if let Err(e) = p.db.prune_outbox(now - KEEP_DELIVERED).await {
                 tracing::warn!(error = %e, "outbox: pruning delivered events failed");
             }
+            if let Err(e) = p.db.prune_objection_messages(now - KEEP_DELIVERED).await {
+                tracing::warn!(error = %e, "outbox: pruning delivered objection messages failed");
+            }
         }
         if now.saturating_sub(last_token_prune) >= 60 {
             last_token_prune = now;
