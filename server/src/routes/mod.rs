@@ -64,7 +64,7 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/api/issuer/certificates",
         who: "department",
-        what: "issue and seal a certificate",
+        what: "issue and seal a certificate (answering a missing-certificate objection it names)",
     },
     Route {
         method: "POST",
@@ -76,7 +76,7 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/api/issuer/certificates/{id}/correct",
         who: "department",
-        what: "issue the next version, supersede this one",
+        what: "issue the next version, supersede this one, answer its open objections",
     },
     Route {
         method: "POST",
