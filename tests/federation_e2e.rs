@@ -7,7 +7,8 @@
 //! Luohe resolves through Henan and Zhengzhou and attaches it; each of the three nodes audits
 //! its hop under one correlation id; the holder's usage log shows the use. Then the holder
 //! revokes; the province is stopped (the counter is told which tier failed, in time); a
-//! certificate issued meanwhile reaches the province once it is back.
+//! certificate issued meanwhile reaches the province once it is back. Objections (异议) filed
+//! at the wallet reach the issuing departments in Zhengzhou and Luohe and come back decided.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -548,4 +549,271 @@ async fn a_wuhan_certificate_shown_in_luohe_goes_through_henan_national_and_hube
     assert!(entries
         .iter()
         .any(|e| e.entry.action == "peer_call" && e.entry.result == "service_token_unknown_key"));
+}
+
+/// The token of a demo department's business system, from its node's configuration.
+fn department_token(demo: &Demo, region: &str, dept: &server::demo::people::Dept) -> String {
+    let code = dept.credit_code().unwrap().to_string();
+    demo.settings[region]
+        .departments
+        .iter()
+        .find(|d| d.credit_code == code)
+        .unwrap()
+        .token
+        .expose()
+        .to_owned()
+}
+
+/// Polls the holder's objection at the wallet until it shows `status`.
+async fn objection_shows(demo: &Demo, token: &str, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, body) = demo
+            .get(HENAN, &format!("/api/wallet/objections/{id}"), token)
+            .await;
+        assert_eq!(code, 200, "{body}");
+        if body["status"] == status {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "never {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// 异议 (issue 6; the notice's work-plan item 10: 当群众反映证照信息有误、证照应有却查不到等异议时
+/// …): the holder objects from the Henan wallet to his Zhengzhou certificate and reports a
+/// Luohe certificate missing; each reaches the department that issued (or should have issued)
+/// it, at its own node; the departments correct and reject; the holder follows every step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objections_filed_at_the_wallet_reach_the_issuing_departments_and_come_back() {
+    use server::demo::catalog::MARRIAGE;
+    use server::demo::people::{LH_CA, ZZ_AMR, ZZ_NRP};
+
+    let mut demo = Demo::write();
+    for region in [HENAN, ZHENGZHOU, LUOHE] {
+        demo.start(region).await;
+    }
+    let operator_type = OPERATOR_ZZ.code().unwrap();
+
+    // (1) 张伟 logs in at the wallet and opens his operator certificate, held in Zhengzhou.
+    let (holder, _) = demo.wallet_user(&ids(&ZHANG_WEI)).await;
+    let cert = demo
+        .my_certificate(&holder, |c| {
+            c["type_code"] == operator_type.as_str() && c["held_at"] == ZHENGZHOU
+        })
+        .await;
+    let cert_id = cert["id"].as_str().unwrap().to_owned();
+
+    // Refused at the wallet, nothing filed: someone who is not the holder (nor acts for a
+    // holding enterprise), an unknown certificate, an empty reason, a 1 MB reason.
+    let (stranger, _) = demo.wallet_user(&ids(&LI_NA)).await;
+    let object = |token: &str, body: Value| {
+        let token = token.to_owned();
+        let demo = &demo;
+        async move {
+            demo.post(HENAN, "/api/wallet/objections", Some(&token), &body)
+                .await
+        }
+    };
+    let (status, body) = object(&stranger, json!({"cert_id": cert_id, "reason": "有误"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("certificate_not_found"))
+    );
+    let unknown = cert_id.replace(".001.", ".009.");
+    let (status, body) = object(&holder, json!({"cert_id": unknown, "reason": "有误"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("certificate_not_found"))
+    );
+    let (status, body) = object(&holder, json!({"cert_id": cert_id, "reason": ""})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("objection_reason_invalid"))
+    );
+    let huge = "错".repeat(350_000);
+    let (status, body) = object(&holder, json!({"cert_id": cert_id, "reason": huge})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+
+    // (2) He reports that the certificate's data is wrong. The wallet keeps the objection and
+    // names where it goes.
+    let (status, filed) = object(
+        &holder,
+        json!({"cert_id": cert_id, "reason": "作业项目应为起重机司机 Q2，证上登记为 Q1"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{filed}");
+    assert_eq!(filed["handled_at"], ZHENGZHOU);
+    let objection = filed["id"].as_str().unwrap().to_owned();
+
+    // (3) Zhengzhou receives it: the holder sees when; the certificate is disputed there, and
+    // the wallet's list shows it disputed once Zhengzhou's push has reached Henan.
+    let received = objection_shows(&demo, &holder, &objection, "received").await;
+    assert!(received["received_at"].as_i64().is_some());
+    demo.my_certificate(&holder, |c| {
+        c["id"] == cert_id.as_str() && c["status"] == "disputed"
+    })
+    .await;
+
+    // (4) 郑州市市场监督管理局's business system lists it; another Zhengzhou department neither
+    // sees nor decides it.
+    let amr = department_token(&demo, ZHENGZHOU, &ZZ_AMR);
+    let nrp = department_token(&demo, ZHENGZHOU, &ZZ_NRP);
+    let (status, list) = demo.get(ZHENGZHOU, "/api/issuer/objections", &amr).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list[0]["id"], objection.as_str());
+    assert_eq!(list[0]["origin"], HENAN);
+    let (_, theirs) = demo.get(ZHENGZHOU, "/api/issuer/objections", &nrp).await;
+    assert_eq!(theirs, json!([]));
+    let reject = format!("/api/issuer/objections/{objection}/reject");
+    let (status, body) = demo
+        .post(
+            ZHENGZHOU,
+            &reject,
+            Some(&nrp),
+            &json!({"reason": "不是本部门"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("objection_not_found"))
+    );
+
+    // (5) The department corrects the certificate: a new version, sealed again, answers the
+    // objection. Deciding it a second time is refused.
+    let (status, correction) = demo
+        .post(
+            ZHENGZHOU,
+            &format!("/api/issuer/certificates/{cert_id}/correct"),
+            Some(&amr),
+            &json!({
+                "holder_name": ZHANG_WEI.name,
+                "valid_from": cert["valid_from"], "valid_until": cert["valid_until"],
+                "fields": {"作业项目": "起重机司机", "项目代号": "Q2", "证书编号": "TS-410100-000318",
+                    "发证日期": "2025-01-10"},
+                "objection": objection,
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{correction}");
+    let new_id = correction["id"].as_str().unwrap().to_owned();
+    let (status, body) = demo
+        .post(
+            ZHENGZHOU,
+            &reject,
+            Some(&amr),
+            &json!({"reason": "重复处理"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("objection_decided"))
+    );
+
+    // (6) The holder follows every step, and finds the new version in his wallet.
+    let done = objection_shows(&demo, &holder, &objection, "corrected").await;
+    let steps: Vec<&str> = done["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["filed", "received", "corrected"]);
+    assert_eq!(done["new_cert_id"], new_id.as_str());
+    demo.my_certificate(&holder, |c| {
+        c["id"] == new_id.as_str() && c["status"] == "valid"
+    })
+    .await;
+
+    // (7) 证照应有却查不到: he reports his 结婚证 missing from 漯河市民政局, which the wallet
+    // knows issues it (from Luohe's pushes). It reaches that department at Luohe, which
+    // rejects it with a reason the holder reads.
+    let marriage = MARRIAGE.code().unwrap();
+    let lh_ca = LH_CA.credit_code().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, issuers) = demo
+            .send(
+                HENAN,
+                reqwest::Method::GET,
+                &format!("/api/catalog/issuers?cert_type={marriage}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{issuers}");
+        if issuers.to_string().contains(&lh_ca) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{issuers}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, filed) = object(
+        &holder,
+        json!({"kind": "missing", "type_code": marriage, "issuer_code": lh_ca,
+            "reason": "2019年在源汇区民政局登记结婚，钱包中查不到结婚证"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{filed}");
+    assert_eq!(filed["handled_at"], LUOHE);
+    let missing = filed["id"].as_str().unwrap().to_owned();
+    objection_shows(&demo, &holder, &missing, "received").await;
+    let ca = department_token(&demo, LUOHE, &LH_CA);
+    let (_, list) = demo.get(LUOHE, "/api/issuer/objections", &ca).await;
+    assert_eq!(list[0]["id"], missing.as_str());
+    assert_eq!(list[0]["kind"], "missing");
+    let (status, body) = demo
+        .post(
+            LUOHE,
+            &format!("/api/issuer/objections/{missing}/reject"),
+            Some(&ca),
+            &json!({"reason": "未查到婚姻登记记录，请携带结婚证原件到登记机关核实"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rejected = objection_shows(&demo, &holder, &missing, "rejected").await;
+    assert_eq!(
+        rejected["decision"],
+        "未查到婚姻登记记录，请携带结婚证原件到登记机关核实"
+    );
+
+    // Every step is audited where it happened: the filing at Henan, the receipt and the
+    // decisions at the issuing nodes, the decisions' arrival back at Henan.
+    let henan = server::db::Db::connect(demo.settings[HENAN].database_url.expose())
+        .await
+        .unwrap();
+    let actions: Vec<String> = henan
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    assert_eq!(actions.iter().filter(|a| *a == "objection").count(), 2);
+    assert_eq!(
+        actions.iter().filter(|a| *a == "objection_decided").count(),
+        2
+    );
+    for (region, id) in [(ZHENGZHOU, &objection), (LUOHE, &missing)] {
+        let db = server::db::Db::connect(demo.settings[region].database_url.expose())
+            .await
+            .unwrap();
+        assert!(db.verify_audit_chain().await.unwrap().is_ok());
+        let actions: Vec<String> = db
+            .audit_entries(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entry.subject == **id)
+            .map(|e| e.entry.action)
+            .collect();
+        assert_eq!(
+            actions,
+            ["objection_received", "objection_decision"],
+            "{region}"
+        );
+    }
 }

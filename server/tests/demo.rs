@@ -230,6 +230,13 @@ fn the_in_process_demo_reuses_its_files_and_takes_its_ports_from_the_base() {
     assert!(banner.contains("http://127.0.0.1:28412/#/counter"));
     assert!(banner.contains("演示"));
     assert!(banner.contains("lh-clerk-01") && banner.contains("lh-review-01"));
+    // The departments' business systems decide objections through the API: their tokens.
+    let zz_amr = &second[2].departments[0];
+    assert!(banner.contains(&format!(
+        "{}（演示） {}  http://127.0.0.1:28411/api/issuer/objections",
+        zz_amr.name,
+        zz_amr.token.expose()
+    )));
     std::fs::remove_file(dir.join("420100/node.toml")).unwrap();
     assert!(matches!(
         demo::prepare(&dir, 8000),

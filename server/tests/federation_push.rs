@@ -561,14 +561,14 @@ both_backends!(
             .post(
                 ZHENGZHOU,
                 &format!(
-                    "/api/issuer/objections/{}/decide",
+                    "/api/issuer/objections/{}/reject",
                     objection["id"].as_str().unwrap()
                 ),
                 Some(TOKEN),
-                &json!({"upheld": false, "decision": "经核实无误"}),
+                &json!({"reason": "经核实无误"}),
             )
             .await;
-        assert_eq!(status, 204, "{body}");
+        assert_eq!(status, 200, "{body}");
         index_shows(&fed, HENAN, &crane, "valid").await;
     }
 );

@@ -1,6 +1,6 @@
 //! Certificates issued at this node (生成一个、入库一个).
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::audit::{append, AuditEntry};
 use super::outbox::enqueue;
@@ -66,6 +66,42 @@ async fn insert<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     Ok(())
 }
 
+/// Stores a newly sealed certificate and queues its push, inside the caller's transaction.
+pub(super) async fn insert_issued(
+    conn: &mut AnyConnection,
+    c: &CertRow,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    insert(&mut *conn, c).await?;
+    enqueue(conn, &c.id, "issued", at).await
+}
+
+/// Marks a current certificate superseded by `new`, stores `new` and queues both pushes,
+/// inside the caller's transaction; false (nothing written) when the old one is not current.
+pub(super) async fn replace_in(
+    conn: &mut AnyConnection,
+    old_id: &str,
+    new: &CertRow,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE certificates SET status = 'superseded', replaced_by = $1
+         WHERE id = $2 AND status IN ('valid', 'disputed')",
+    )
+    .bind(&new.id)
+    .bind(old_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(false);
+    }
+    insert(&mut *conn, new).await?;
+    enqueue(conn, old_id, "superseded", at).await?;
+    enqueue(conn, &new.id, "corrected", at).await?;
+    Ok(true)
+}
+
 impl Db {
     /// Stores a newly sealed certificate, its push to the tiers above and its audit entry
     /// together.
@@ -75,8 +111,7 @@ impl Db {
         audit: &AuditEntry,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        insert(&mut *tx, c).await?;
-        enqueue(&mut tx, &c.id, "issued", audit.at).await?;
+        insert_issued(&mut tx, c, audit.at).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         self.wake_outbox();
@@ -93,22 +128,10 @@ impl Db {
         audit: &AuditEntry,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE certificates SET status = 'superseded', replaced_by = $1
-             WHERE id = $2 AND status IN ('valid', 'disputed')",
-        )
-        .bind(&new.id)
-        .bind(old_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed != 1 {
+        if !replace_in(&mut tx, old_id, new, audit.at).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        insert(&mut *tx, new).await?;
-        enqueue(&mut tx, old_id, "superseded", audit.at).await?;
-        enqueue(&mut tx, &new.id, "corrected", audit.at).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         self.wake_outbox();

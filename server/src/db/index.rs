@@ -228,8 +228,9 @@ pub async fn apply(
 }
 
 impl Db {
-    /// Applies a push from `owner` and records its audit entry, in one transaction. Returns how
-    /// many events changed the index.
+    /// Applies a push from `owner` and records its audit entry, in one transaction; notes the
+    /// departments and types it names in the issuer directory. Returns how many events changed
+    /// the index.
     pub async fn apply_push(
         &self,
         owner: RegionCode,
@@ -244,6 +245,7 @@ impl Db {
                 changed += 1;
             }
         }
+        super::issuers::note_issuers(&mut tx, owner, events, now).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(changed)

@@ -18,9 +18,12 @@ pub mod fund_messages;
 pub mod fund_uploads;
 pub mod grants;
 pub mod index;
+pub mod issuers;
+pub mod objection_outbox;
 pub mod objections;
 pub mod outbox;
 pub mod presentations;
+pub mod received_objections;
 pub mod sharing;
 
 use std::str::FromStr;

@@ -330,8 +330,9 @@ pub async fn spawn(
     })
 }
 
-/// What the demo prints once it runs: the nodes, the wallet and counter pages, and every demo
-/// account with its password, labelled 演示.
+/// What the demo prints once it runs: the nodes, the wallet and counter pages, every demo
+/// account with its password and every department's business-system token (departments have
+/// no page: they issue, correct and decide objections through the API), labelled 演示.
 pub fn banner(nodes: &[Settings], base_port: u16) -> Result<String, DemoError> {
     let at = |region: &str| url_of(region, base_port);
     let mut out = String::new();
@@ -358,6 +359,21 @@ pub fn banner(nodes: &[Settings], base_port: u16) -> Result<String, DemoError> {
                 resident_password(&s.node_key, &id),
                 at(&region)?,
                 p.role
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n演示部门业务系统令牌（Authorization: Bearer，用于签发、更正和处理异议 /api/issuer/…）："
+    );
+    for s in nodes {
+        for d in &s.departments {
+            let _ = writeln!(
+                out,
+                "  {}（演示） {}  {}/api/issuer/objections",
+                d.name,
+                d.token.expose(),
+                at(&s.region.to_string())?
             );
         }
     }

@@ -114,6 +114,7 @@ async fn issue(s: &AppState, region: &str, now: i64) -> Result<usize, SeedError>
             valid_from: c.valid_from,
             valid_until: c.valid_until,
             fields: c.fields,
+            objection: None,
         };
         issue_certificate(s, &dept, req)
             .await

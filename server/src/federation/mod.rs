@@ -6,10 +6,12 @@
 //! - `peer`: the extractor that authenticates an incoming inter-node call.
 //! - `outbox`: the task that pushes certificate metadata to the tiers above.
 //! - `fetch`: retrieval on an applicant's recorded consent, without a QR (scenario 2 online).
+//! - `objections`: objections sent to the issuer's node and decisions back, from that task.
 
 pub mod client;
 pub mod fetch;
 pub mod holder_copy;
+pub mod objections;
 pub mod outbox;
 pub mod peer;
 pub mod registry;

@@ -12,6 +12,7 @@
 //! One task per process, started by `server::start`. It wakes when a commit queued events and
 //! otherwise polls every `POLL`, which also picks up rows whose backoff has ended, leases other
 //! processes let lapse, and certificates whose validity has ended (queued once as `expired`).
+//! Each round also sends the objection queue (`federation::objections`).
 //! Events for this node's own region (a province's or the national node's own certificates)
 //! are applied to its own index without a call. The task ends when the last `AppState` holding
 //! its `Outbox` handle is dropped, or with the runtime.
@@ -94,6 +95,9 @@ async fn run(p: Pusher) {
             if let Err(e) = p.db.prune_outbox(now - KEEP_DELIVERED).await {
                 tracing::warn!(error = %e, "outbox: pruning delivered events failed");
             }
+            if let Err(e) = p.db.prune_objection_messages(now - KEEP_DELIVERED).await {
+                tracing::warn!(error = %e, "outbox: pruning delivered objection messages failed");
+            }
         }
         if now.saturating_sub(last_token_prune) >= 60 {
             last_token_prune = now;
@@ -104,13 +108,17 @@ async fn run(p: Pusher) {
         if let Err(e) = p.db.enqueue_expiries(now, CLAIM).await {
             tracing::warn!(error = %e, "outbox: queueing expiries failed");
         }
-        let full = match p.round().await {
+        let mut full = match p.round().await {
             Ok(claimed) => claimed >= CLAIM as usize,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox: delivery round failed");
                 false
             }
         };
+        match p.deliver_objections().await {
+            Ok(claimed) => full |= claimed >= super::objections::CLAIM as usize,
+            Err(e) => tracing::warn!(error = %e, "outbox: objection round failed"),
+        }
         // The housing-fund messages between wallet province and fund centre ride along.
         if let Err(e) = crate::fund::delivery::round(&p).await {
             tracing::warn!(error = %e, "housing-fund messages: delivery round failed");

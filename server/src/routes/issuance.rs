@@ -16,8 +16,10 @@ use crate::db::audit::AuditEntry;
 use crate::db::catalog::CertType;
 use crate::db::certificates::CertRow;
 use crate::db::departments::Department;
+use crate::db::received_objections::Decision;
 use crate::error::{rule, ApiError};
 use crate::extract::{ApiJson, IssuerAuth};
+use crate::routes::objection_decisions::decided;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +33,9 @@ pub struct IssueRequest {
     pub valid_from: i64,
     pub valid_until: Option<i64>,
     pub fields: BTreeMap<String, String>,
+    /// The open objection reporting this certificate missing, which the issuance answers.
+    #[serde(default)]
+    pub objection: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +45,10 @@ pub struct CorrectRequest {
     pub valid_from: i64,
     pub valid_until: Option<i64>,
     pub fields: BTreeMap<String, String>,
+    /// The open objection the correction answers (every open objection against the old
+    /// version is answered with the new one; naming one checks it is still open).
+    #[serde(default)]
+    pub objection: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,7 +224,7 @@ async fn seal(
 
 /// Issues a certificate of one of the department's catalog types: the holder's identifier must
 /// pass its check digit, the fields must match the type's schema, and the certificate gets a
-/// fresh random identifier. Sealing and storing happen before the reply; nothing half-made is
+/// fresh random identifier. Naming an open objection that reported it missing answers it. Sealing and storing happen before the reply; nothing half-made is
 /// ever stored.
 pub async fn issue(
     State(s): State<AppState>,
@@ -257,15 +266,21 @@ pub async fn issue_certificate(
         fields: fields(&t, &req.fields)?,
     };
     let (row, issued) = seal(s, &dept.credit_code, &t, cert).await?;
+    let detail = serde_json::json!({ "type": t.code, "objection": req.objection });
     let entry = audit(
         s,
         "issue",
         &dept.credit_code,
         &row.id,
-        format!("{{\"type\":\"{}\"}}", t.code),
+        detail.to_string(),
         &row.sealed,
     );
-    s.db.insert_certificate(&row, &entry).await?;
+    match req.objection.as_deref() {
+        None => s.db.insert_certificate(&row, &entry).await?,
+        Some(o) => drop(decided(
+            s.db.issue_for_objection(&row, o.trim(), &entry).await?,
+        )?),
+    }
     Ok(issued)
 }
 
@@ -290,7 +305,8 @@ pub async fn revoke(
 }
 
 /// Issues the next version of a certificate (same serial, version + 1) with corrected data and
-/// marks the old version superseded, atomically.
+/// marks the old version superseded, atomically; every open objection against the old version
+/// is answered with the new one (`objection` names the one being answered, which must be open).
 pub async fn correct(
     State(s): State<AppState>,
     IssuerAuth(dept): IssuerAuth,
@@ -323,7 +339,7 @@ pub async fn correct(
         fields: fields(&t, &req.fields)?,
     };
     let (row, issued) = seal(&s, &dept.credit_code, &t, cert).await?;
-    let detail = serde_json::json!({ "replaces": old.id }).to_string();
+    let detail = serde_json::json!({ "replaces": old.id, "objection": req.objection }).to_string();
     let entry = audit(
         &s,
         "correct",
@@ -332,8 +348,14 @@ pub async fn correct(
         detail,
         &row.sealed,
     );
-    if !s.db.replace_certificate(&old.id, &row, &entry).await? {
-        return Err(not_current(&old.status));
+    let named = req.objection.as_deref().map(str::trim);
+    match s
+        .db
+        .correct_with_objections(&old.id, &row, named, &entry)
+        .await?
+    {
+        Decision::NotCurrent => return Err(not_current(&old.status)),
+        d => drop(decided(d)?),
     }
     Ok((StatusCode::CREATED, Json(issued)))
 }

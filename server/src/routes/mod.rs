@@ -13,8 +13,11 @@ mod grants;
 mod health;
 mod hop;
 pub(crate) mod issuance;
+mod issuers;
 mod matters;
-mod objections;
+pub(crate) mod objection_decisions;
+mod objection_messages;
+pub(crate) mod objections;
 mod openapi;
 mod records;
 mod session;
@@ -65,7 +68,7 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/api/issuer/certificates",
         who: "department",
-        what: "issue and seal a certificate",
+        what: "issue and seal a certificate (answering a missing-certificate objection it names)",
     },
     Route {
         method: "POST",
@@ -77,7 +80,7 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/api/issuer/certificates/{id}/correct",
         who: "department",
-        what: "issue the next version, supersede this one",
+        what: "issue the next version, supersede this one, answer its open objections",
     },
     Route {
         method: "POST",
@@ -220,26 +223,38 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/api/wallet/objections",
-        who: "citizen",
-        what: "异议 against my certificate; marks it disputed",
+        who: "citizen (holder)",
+        what: "异议: my certificate's data is wrong, or one is missing; sent to the issuer's node",
     },
     Route {
         method: "GET",
         path: "/api/wallet/objections",
         who: "citizen",
-        what: "my objections and their decisions",
+        what: "my objections, each with its steps: filed, received, decided",
+    },
+    Route {
+        method: "GET",
+        path: "/api/wallet/objections/{id}",
+        who: "citizen",
+        what: "one of my objections with its steps",
+    },
+    Route {
+        method: "GET",
+        path: "/api/catalog/issuers",
+        who: "anyone",
+        what: "certificate types and the departments issuing them, as this node knows them",
     },
     Route {
         method: "GET",
         path: "/api/issuer/objections",
         who: "department",
-        what: "objections against its certificates",
+        what: "objections addressed to it, open first by deadline",
     },
     Route {
         method: "POST",
-        path: "/api/issuer/objections/{id}/decide",
+        path: "/api/issuer/objections/{id}/reject",
         who: "department",
-        what: "decide an open objection",
+        what: "reject an open objection with a reason (correct or issue to accept it)",
     },
     Route {
         method: "GET",
@@ -407,6 +422,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/federation/v1/objections",
+        who: "registered node (service token)",
+        what: "an objection from a wallet node, or a decision back; signed envelope, signed ack",
+    },
+    Route {
+        method: "POST",
         path: "/federation/v1/push",
         who: "node below (service token)",
         what: "pushed certificate metadata and status changes, signed envelope; acks event ids",
@@ -486,10 +507,15 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             "/api/wallet/objections",
             post(objections::file).get(objections::mine),
         )
-        .route("/api/issuer/objections", get(objections::for_issuer))
+        .route("/api/wallet/objections/{id}", get(objections::one))
+        .route("/api/catalog/issuers", get(issuers::issuers))
         .route(
-            "/api/issuer/objections/{id}/decide",
-            post(objections::decide),
+            "/api/issuer/objections",
+            get(objection_decisions::for_issuer),
+        )
+        .route(
+            "/api/issuer/objections/{id}/reject",
+            post(objection_decisions::reject),
         )
         .route("/api/matters", get(matters::directory))
         .route("/api/counter/matters", get(counter::matters))
@@ -553,6 +579,10 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))
         .route("/federation/v1/holder-copy", post(federation::holder_copy))
+        .route(
+            "/federation/v1/objections",
+            post(objection_messages::receive),
+        )
         .route("/metrics", get(crate::metrics::expose))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/{*rest}", axum::routing::any(not_found))
