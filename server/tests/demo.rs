@@ -269,6 +269,10 @@ async fn check_matters(nodes: &BTreeMap<String, AppState>) {
     );
     assert_eq!(crane.materials.len(), 7);
     let fund = matter(&luohe, HOUSING_FUND_MATTER);
+    assert_eq!(
+        fund.name, "购买二手自住住房提取住房公积金",
+        "the notice's name"
+    );
     assert_eq!(material(fund, "身份证"), None);
     assert_eq!(
         material(fund, "不动产权证书"),

@@ -67,12 +67,14 @@ export function notice(kind, text) {
 // plain Chinese that says what to do next.
 
 export class Problem extends Error {
-  constructor(status, code, title, detail) {
+  /** `body` is the whole problem+json body, for codes that carry more (sharing_mismatch). */
+  constructor(status, code, title, detail, body) {
     super(title || code);
     this.status = status;
     this.code = code;
     this.title = title;
     this.detail = detail;
+    this.body = body ?? null;
   }
 }
 
@@ -178,6 +180,7 @@ export async function api(method, path, { body, role, early } = {}) {
       data?.code ?? (res.status === 401 ? "unauthenticated" : "http_" + res.status),
       data?.title,
       data?.detail,
+      data,
     );
   }
   return data;

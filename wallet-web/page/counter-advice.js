@@ -109,6 +109,32 @@ advise({
   tier_failed: "上级系统处理失败，请稍后重试",
   tier_answer_invalid: "上级系统返回的数据未通过验证，请稍后重试；如仍失败请联系系统管理员",
   tier_not_registered: "发证地系统尚未接入，无法调阅，请申请人提供纸质材料",
+  // 一证通办 at the counter (counter-fund.js): the ID card step, the sharing platform, the card.
+  resident_id_length: "身份证号应为18位，请核对申请人的身份证后重新输入",
+  resident_id_charset: "身份证号只能是数字，最后一位可以是X，请核对后重新输入",
+  resident_id_region: "身份证号前6位地区码无效，请核对后重新输入",
+  resident_id_birth_date: "身份证号中的出生日期无效，请核对后重新输入",
+  resident_id_check_digit: "身份证号校验位不符，可能输错了一位，请核对后重新输入（或读取身份证芯片）",
+  consent_required: "请先向申请人说明查询内容，取得同意后勾选“申请人已同意查询共享数据”",
+  applicant_required: "请先在“一证通办”中录入申请人身份证号并取得其同意，再扫描亮证码或查询共享数据",
+  applicant_exists: "本办件已录入申请人，如需更换申请人请受理新的办件",
+  certificate_not_applicants: "该证照不属于申请人本人或其配偶，不能用于本办件，请让申请人出示本人的证照",
+  matter_without_sharing: "本事项不使用共享平台数据，请刷新页面",
+  sharing_not_queried: "请先查询共享数据，再让申请人确认",
+  sharing_kind_invalid: "确认的记录类别有误，请刷新页面后重试",
+  sharing_record_unknown: "共享平台未返回该记录，请重新查询共享数据后再确认",
+  sharing_platform_unavailable: "本级系统未接入省级共享平台，请申请人提供纸质购房发票和契税完税凭证",
+  debit_card_invalid: "银行卡号有误，请核对申请人I类借记卡上的16至19位卡号",
+  bank_invalid: "请填写开户银行，如：中国工商银行漯河分行",
+  fund_case_incomplete: "请先完成共享数据确认并登记I类借记卡后再办结",
+  // The fund centre's back office (review.js).
+  status_invalid: "列表状态参数有误，请刷新页面",
+  application_not_found: "未找到该申请，或该申请不属于本部门，请返回列表刷新",
+  upload_not_found: "未找到该照片，请联系系统管理员",
+  decision_invalid: "审核结论无效，请刷新页面后重新选择通过或不通过",
+  reason_required: "请填写不通过原因，原因将告知申请人",
+  reason_too_long: "不通过原因不超过500字，请删减后再提交",
+  decision_exists: "该申请已审核，不能重复审核，请返回列表查看最新状态",
 });
 
 /** Which tier a region code is: 100000 national, XX0000 province, XXXX00 city. */

@@ -10,6 +10,7 @@ import { $, api, explain, field, fmtDate, fmtTime, go, h, notice, now, Problem, 
 import { counterAdvice, retryable } from "/app/counter-advice.js";
 import { archiveView } from "/app/counter-archive.js";
 import { cameraScanner } from "/app/counter-camera.js";
+import { fundPanel, usesSharing } from "/app/counter-fund.js";
 import { checkSeal, consentName, currentCase, forgetStaffMe, routeText, sealer, staffMe } from "/app/counter-state.js";
 
 // The counter is used on a desktop: the wide layout, and the header leads back to the counter
@@ -182,7 +183,9 @@ async function staffOnly(render) {
 
 const materialBadge = (m) => m.cert_type
   ? h("span", { class: "badge ok" }, "可用电子证照")
-  : h("span", { class: "badge" }, "纸质材料");
+  : m.sharing
+    ? h("span", { class: "badge ok" }, "共享平台获取")
+    : h("span", { class: "badge" }, "纸质材料");
 
 function materialsList(matter) {
   const replaced = matter.materials.filter((m) => m.cert_type).length;
@@ -335,6 +338,11 @@ async function caseView(desk, { id }) {
   if (!finished() || !state.evaluated) currentCase.set(state.case.id);
   else currentCase.drop(state.case.id);
   const { matter } = state;
+  // 一证通办 (matters with sharing-platform materials): the ID card step, the platform's
+  // records and the debit card, in their own panel; it ticks materials and holds back 办结.
+  const fund = usesSharing(matter)
+    ? await fundPanel({ caseId: state.case.id, finished, onChange: () => (renderLists(), renderClosing()) })
+    : null;
   const caseUrl = (x) => `/api/counter/cases/${encodeURIComponent(state.case.id)}/${x}`;
   /** Another tab or PC changed the case: read it again and say why. */
   const reread = (text) => {
@@ -514,6 +522,13 @@ async function caseView(desk, { id }) {
     materials.replaceChildren(
       h("h3", {}, "材料清单"),
       h("ul", { class: "list counter-materials" }, matter.materials.map((m) => {
+        const f = fund?.tick(m);
+        if (f) {
+          return h("li", { class: f.done ? "done" : "" },
+            h("span", { class: "counter-tick", "aria-hidden": "true" }, f.done ? "✓" : "○"),
+            h("div", {}, h("span", { class: "counter-mat" }, m.name), " ",
+              h("span", { class: `badge ${f.done ? "ok" : ""}` }, f.text)));
+        }
         const a = m.cert_type ? attachedFor(m) : null;
         return h("li", { class: a ? "done" : "" },
           h("span", { class: "counter-tick", "aria-hidden": "true" }, a ? "✓" : "○"),
@@ -562,9 +577,11 @@ async function caseView(desk, { id }) {
     if (!finished()) {
       const finishStatus = h("div", { "aria-live": "polite" });
       const pending = state.entries.some((e) => e.check.ok && !e.rec.attachment);
+      const left = fund?.missing() ?? [];
       const finish = h("button", {
         type: "button",
         class: "primary block",
+        disabled: left.length > 0,
         onclick: async () => {
           finishStatus.replaceChildren();
           try {
@@ -572,6 +589,7 @@ async function caseView(desk, { id }) {
             state.case = { ...state.case, status: "finished", finished_at: now() };
             shown = state.entries.findLast((x) => x.rec.attachment) ?? shown;
             closeScan();
+            fund?.render();
             renderCard();
             renderLists();
             renderClosing();
@@ -581,12 +599,20 @@ async function caseView(desk, { id }) {
               reread("该办件已在其他页面办结。以下为办件的最新状态。");
               return;
             }
+            if (fund && isCode(err, "fund_case_incomplete")) {
+              // Another tab or PC changed the steps: show what the server says is left.
+              await fund.reload();
+              renderLists();
+              renderClosing();
+              return;
+            }
             finishStatus.replaceChildren(failure(err));
           }
         },
       }, "办结");
       closing.replaceChildren(h("h3", {}, "办结"));
       if (pending) closing.append(notice("warn", "有调阅结果尚未经申请人确认，办结后将不能再关联。"));
+      if (left.length) closing.append(notice("warn", `办结前还需：${fund.missingText(left)}`));
       closing.append(finish, finishStatus);
       return;
     }
@@ -678,6 +704,7 @@ async function caseView(desk, { id }) {
       `办件编号 ${state.case.id} · ${state.case.counter || "窗口"} · 受理时间 ${fmtTime(state.case.opened_at)}`),
     h("div", { class: "counter-grid" },
       h("div", { class: "counter-main" },
+        fund?.node,
         h("section", {}, h("h3", {}, "扫描亮证码"), form, scanClosed, camera?.panel, status),
         result,
         closing),

@@ -1,9 +1,10 @@
-// 我的证照, 证照详情 (with the seal checked in this browser), 企业证照, 用证记录 and 异议.
+// 我的证照, 证照详情 (with the seal checked in this browser), 企业证照 and 用证记录. 异议 lives in
+// wallet-objections.js, loaded when first needed.
 
 import { h, field, api, notice, explain, titled, fmtDate, fmtTime, now, wasm } from "/app/app.js";
 import {
   cache, certById, certsForList, certItem, statusBadges, validity, badge, busy,
-  trustList, usable, maskId, me, typeCodeOf, nearExpiry, unusableReason, fetchCerts,
+  trustList, usable, me, typeCodeOf, nearExpiry, unusableReason, fetchCerts, effectiveStatus,
 } from "/app/wallet-state.js";
 
 const enc = encodeURIComponent;
@@ -68,7 +69,13 @@ export async function certView({ id }) {
   ]);
   const seal = await sealPanel(c);
   const v = seal.verified;
-  const open = mine.filter((o) => o.cert_id === c.id && o.status === "open");
+  // An objection waits from filing until the department answers; the certificate's own status
+  // turns 有异议 only once the issuer's node has received it and pushed the change.
+  const about = mine.filter((o) => o.cert_id === c.id);
+  const open = about.find((o) => o.status === "filed" || o.status === "received");
+  const answered = about.find((o) => o.new_cert_id && (o.status === "corrected" || o.status === "issued"));
+  const status = effectiveStatus(c);
+  const current = status !== "revoked" && status !== "superseded";
   const holder = c.holder_kind === "enterprise"
     ? c.enterprise_name ?? (v ? v.holderName : "")
     : v ? `${v.holderName}（${v.holderIdMasked}）` : (await me()).name;
@@ -81,8 +88,13 @@ export async function certView({ id }) {
   return h("section", {},
     titled("证照详情", cache.creditCodes.has(c.id)
       ? `/wallet/enterprise?q=${enc(cache.creditCodes.get(c.id))}` : "/wallet/certs"),
-    h("div", { class: "cert-title" }, h("h3", {}, c.type_name ?? v?.typeName ?? "电子证照"), " ", statusBadges(c)),
-    open.length ? notice("warn", `您对此证照提出的异议正在处理，发证机关将在 ${fmtDate(open[0].deadline)} 前答复。`) : null,
+    h("div", { class: "cert-title" }, h("h3", {}, c.type_name ?? v?.typeName ?? "电子证照"), " ", statusBadges(c),
+      open && status !== "disputed" ? badge("有异议", "warn") : null),
+    open ? h("div", { class: "notice warn", role: "status" },
+      `您对此证照提出的异议${open.status === "filed" ? "已提交，正在送交发证机关" : "发证机关已受理"}，答复期限为 ${fmtDate(open.deadline)}。处理期间证照仍可正常使用。`,
+      h("a", { href: `#/wallet/objections/${enc(open.id)}` }, "查看异议进度")) : null,
+    answered && !current ? h("p", { class: "notice info" }, "发证机关已根据您的异议更正此证照。",
+      h("a", { href: `#/wallet/cert/${enc(answered.new_cert_id)}` }, "查看更正后的证照")) : null,
     ok ? null : notice("bad", unusableReason(c)),
     h("dl", { class: "kv" },
       h("dt", {}, c.holder_kind === "enterprise" ? "持证企业" : "持证人"), h("dd", {}, holder),
@@ -97,7 +109,8 @@ export async function certView({ id }) {
     h("div", { class: "actions" },
       show,
       ok ? h("a", { class: "button", href: `#/wallet/grant/${enc(c.id)}` }, "授权他人使用") : null,
-      h("a", { class: "button", href: `#/wallet/object/${enc(c.id)}` }, "提出异议")),
+      // The node refuses objections to a revoked or superseded version.
+      current ? h("a", { class: "button", href: `#/wallet/object/${enc(c.id)}` }, "提出异议") : null),
     h("p", { class: "small" }, h("a", { href: `#/wallet/usage?cert=${enc(c.id)}` }, "查看此证照的用证记录")));
 }
 
@@ -166,80 +179,4 @@ export async function usageView(_params, query) {
           h("dt", {}, "窗口"), h("dd", {}, r.counter),
           h("dt", {}, "经办人"), h("dd", {}, r.clerk)))))
       : notice("info", "暂无用证记录。"));
-}
-
-/** #/wallet/object/<certId>: report wrong data in a certificate. */
-export async function objectView({ id }) {
-  const c = cache.certs.get(id) ?? await certById(id);
-  const reason = h("textarea", { rows: "5", maxlength: "1000", required: true });
-  const count = h("span", { class: "small muted", "aria-live": "off" }, "0/1000");
-  reason.addEventListener("input", () => (count.textContent = `${reason.value.length}/1000`));
-  const submit = h("button", { type: "submit", class: "primary block" }, "提交异议");
-  const out = h("div", { "aria-live": "polite" });
-  const form = h("form", { novalidate: true },
-    field("异议理由", reason, "请写明哪一项信息有误、正确的内容是什么，以及可以证明的材料。"),
-    h("p", { class: "right" }, count),
-    submit);
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    if (!reason.value.trim()) return out.replaceChildren(notice("bad", "请填写异议理由"));
-    const row = await busy(submit, "正在提交…", async () => {
-      try {
-        return await api("POST", "/api/wallet/objections", {
-          role: "citizen", body: { cert_id: c.id, reason: reason.value.trim() },
-        });
-      } catch (err) {
-        // The province keeps only the index entry of a certificate held at a city node.
-        if (err.code === "certificate_not_found" && c.source === "index") {
-          out.replaceChildren(notice("bad",
-            `该证照保存在${c.held_by}，省级系统暂不能在线受理对它的异议。请拨打12345或联系发证机关反映。`));
-          return undefined;
-        }
-        throw err;
-      }
-    }, out);
-    if (!row) return;
-    cache.certs.delete(c.id);
-    form.replaceWith(h("div", {},
-      notice("ok", `异议已提交，发证机关将在 ${fmtDate(row.deadline)} 前处理。处理期间证照标记为“有异议”，仍可正常使用。`),
-      h("a", { class: "button block", href: "#/wallet/objections" }, "查看我的异议")));
-  });
-  return h("section", {},
-    titled("提出异议", `/wallet/cert/${enc(id)}`),
-    h("p", {}, h("strong", {}, c.type_name ?? "电子证照"), " ", statusBadges(c)),
-    h("p", { class: "muted small" }, "发现证照信息有误时，可向发证机关提出异议。异议不影响证照使用，发证机关须在15日内答复。"),
-    form, out);
-}
-
-const OBJECTION = {
-  open: ["处理中", "warn"],
-  upheld: ["已采纳", "ok"],
-  rejected: ["未采纳", "bad"],
-};
-
-/** #/wallet/objections: my objections and their decisions. */
-export async function objectionsView() {
-  const [rows] = await Promise.all([
-    api("GET", "/api/wallet/objections", { role: "citizen" }),
-    // Type names for the rows come from my certificates.
-    cache.certs.size ? null : fetchCerts().catch(() => null),
-  ]);
-  const t = now();
-  return h("section", {},
-    titled("我的异议", "/"),
-    rows.length
-      ? h("ul", { class: "list" }, rows.map((o) => {
-        const [text, kind] = OBJECTION[o.status] ?? ["状态未知", ""];
-        const late = o.status === "open" && o.deadline < t;
-        return h("li", {},
-          h("div", { class: "cert-head" },
-            h("strong", {}, cache.certs.get(o.cert_id)?.type_name ?? "电子证照"), " ", badge(text, kind),
-            late ? [" ", badge("已超期", "bad")] : null),
-          h("p", { class: "small" }, "异议理由：", o.reason),
-          h("p", { class: "muted small" }, `提交于 ${fmtTime(o.created_at)}；`,
-            o.status === "open" ? `答复期限 ${fmtDate(o.deadline)}` : `答复于 ${fmtTime(o.decided_at)}`),
-          o.decision ? h("p", { class: "small" }, "处理意见：", o.decision) : null,
-          o.reporter && o.holder_id !== o.reporter ? h("p", { class: "muted small" }, "持证主体：", maskId(o.holder_id)) : null);
-      }))
-      : notice("info", "您还没有提出过异议。如发现证照信息有误，可在证照详情中点击“提出异议”。"));
 }

@@ -198,8 +198,10 @@ export function registerView() {
   return { node, leave: otp.stop };
 }
 
-/** #/wallet/liveness: the 实人 step, raising the session to real_person. */
-export async function livenessView() {
+/** #/wallet/liveness: the 实人 step, raising the session to real_person; `?next=` is where
+ * the person was going (e.g. the fund application) and returns to afterwards. */
+export async function livenessView(_params, query) {
+  const next = query.get("next")?.startsWith("/wallet/liveness") ? "/" : nextPath(query);
   const person = await me();
   const out = h("div", { "aria-live": "polite" });
   const done = person.level === "real_person";
@@ -211,14 +213,15 @@ export async function livenessView() {
     if (!tokens) return;
     session.set("citizen", tokens);
     cache.me = null;
-    leaveTo("/", "ok", "实人认证已通过，本次登录已升级为“实名+实人”认证。");
+    leaveTo(next, "ok", "实人认证已通过，本次登录已升级为“实名+实人”认证。");
   });
   return h("section", {},
-    titled("实人认证", "/"),
+    titled("实人认证", next),
     h("p", {}, badge("演示", "demo"), " 本演示系统不采集人脸图像，点击下方按钮即视为活体检测通过。正式环境将调用人脸识别服务。"),
     h("p", { class: "muted small" },
       "实人认证用于办理要求“实名+实人”的事项（如住房公积金线上提取）。认证结果只对本次登录有效，退出后需重新认证。"),
     done ? notice("ok", "本次登录已完成实人认证。") : null,
+    done && next !== "/" ? h("a", { href: "#" + next, class: "button block" }, "继续办理") : null,
     start, out);
 }
 

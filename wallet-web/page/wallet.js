@@ -10,7 +10,7 @@ import {
   ensureDevice, busy, badge, leaveTo, keyReady,
 } from "/app/wallet-state.js";
 import {
-  certsView, certView, enterpriseView, usageView, objectView, objectionsView,
+  certsView, certView, enterpriseView, usageView,
 } from "/app/wallet-certs.js";
 
 /** A view from a module loaded when first needed (prefetched after the first view). */
@@ -18,6 +18,7 @@ const later = (path, name) => async (params, query) => (await import(path))[name
 const LOGIN = "/app/wallet-login.js";
 const GRANTS = "/app/wallet-grants.js";
 const SHOW = "/app/wallet-show.js";
+const FUND = "/app/wallet-fund.js";
 
 /** A view for signed-in citizens: others go to 登录 and come back here afterwards. */
 function authed(render) {
@@ -86,7 +87,8 @@ async function homeView() {
       h("a", { href: "#/wallet/received" }, "授权给我的证照"),
       h("a", { href: "#/wallet/enterprise" }, "企业证照"),
       h("a", { href: "#/wallet/usage" }, "用证记录"),
-      h("a", { href: "#/wallet/objections" }, "我的异议")),
+      h("a", { href: "#/wallet/objections" }, "我的异议"),
+      h("a", { href: "#/wallet/fund" }, "公积金提取")),
     h("section", {},
       h("h3", {}, "账号与安全"),
       deviceLine,
@@ -123,13 +125,21 @@ route("/wallet/grants", authed(later(GRANTS, "grantsView")));
 route("/wallet/received", authed(later(GRANTS, "receivedView")));
 route("/wallet/enterprise", authed(enterpriseView));
 route("/wallet/usage", authed(usageView));
-route("/wallet/object/:id", authed(objectView));
-route("/wallet/objections", authed(objectionsView));
+route("/wallet/object/:id", authed(later("/app/wallet-objections.js", "objectView")));
+route("/wallet/objections", authed(later("/app/wallet-objections.js", "objectionsView")));
+route("/wallet/objections/missing", authed(later("/app/wallet-objections.js", "missingView")));
+route("/wallet/objections/:id", authed(later("/app/wallet-objections.js", "objectionView")));
 route("/wallet/liveness", authed(later(LOGIN, "livenessView")));
+// "new" is registered before ":id" so it is not read as an application id.
+route("/wallet/fund", authed(later(FUND, "fundListView")));
+route("/wallet/fund/new", authed(later(FUND, "fundNewView")));
+route("/wallet/fund/:id", authed(later(FUND, "fundView")));
 
 start().finally(() => {
   warmUp();
   import(SHOW).catch(() => {});
   import(GRANTS).catch(() => {});
   import(LOGIN).catch(() => {});
+  import("/app/wallet-objections.js").catch(() => {});
+  import(FUND).catch(() => {});
 });

@@ -291,7 +291,7 @@ fn luohe_matters() -> Result<Vec<Matter>, IdError> {
         // Scenario 2: invoice and deed tax come from the province's sharing platform.
         matter(
             HOUSING_FUND_MATTER,
-            "住房公积金提取（异地购房）",
+            "购买二手自住住房提取住房公积金",
             &LH_HF,
             vec![
                 paper("身份证"),

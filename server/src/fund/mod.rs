@@ -70,8 +70,8 @@ pub fn status_name(status: &str) -> &'static str {
     match status {
         "submitted" => "已提交，正在送达公积金中心",
         "under_review" => "审核中",
-        "approved" => "审核通过",
-        "rejected" => "审核未通过",
+        "approved" => "已通过",
+        "rejected" => "未通过",
         _ => "未知状态",
     }
 }

@@ -115,7 +115,7 @@ const DEED_TAX_NUMBER: Mismatch = Mismatch {
 };
 const DEED_TAX_AMOUNT: Mismatch = Mismatch {
     field: "deed_tax.amount",
-    label: "契税完税金额",
+    label: "契税金额",
 };
 
 /// Step (2)–(3) online: compares the form with the applicant's own records, audits the

@@ -77,10 +77,11 @@ async fn fund_case(
 #[derive(Debug, Serialize)]
 pub struct FundCaseView {
     pub case_id: String,
-    pub applicant_id_masked: String,
+    /// `None` until the ID card step.
+    pub applicant_id_masked: Option<String>,
     /// The name the population registry holds, once the platform was asked.
     pub person_name: Option<String>,
-    pub consented_at: i64,
+    pub consented_at: Option<i64>,
     pub sharing: Option<SharingRecords>,
     pub queried_at: Option<i64>,
     pub invoice_confirmed: Option<String>,
@@ -92,9 +93,38 @@ pub struct FundCaseView {
     pub debit_recorded_at: Option<i64>,
     /// Materials replaced by attached certificates so far.
     pub attached: Vec<String>,
-    /// What is left before 办结: `sharing_query`, `invoice_confirmation`,
+    /// What is left before 办结: `applicant`, `sharing_query`, `invoice_confirmation`,
     /// `deed_tax_confirmation`, `debit_card`.
     pub missing: Vec<&'static str>,
+}
+
+impl FundCaseView {
+    /// A case whose ID card step has not happened yet: everything is still to do.
+    fn before_applicant(case_id: &str) -> Self {
+        FundCaseView {
+            case_id: case_id.to_owned(),
+            applicant_id_masked: None,
+            person_name: None,
+            consented_at: None,
+            sharing: None,
+            queried_at: None,
+            invoice_confirmed: None,
+            invoice_confirmed_at: None,
+            deed_tax_confirmed: None,
+            deed_tax_confirmed_at: None,
+            debit_bank: None,
+            debit_card_masked: None,
+            debit_recorded_at: None,
+            attached: Vec::new(),
+            missing: vec![
+                "applicant",
+                "sharing_query",
+                "invoice_confirmation",
+                "deed_tax_confirmation",
+                "debit_card",
+            ],
+        }
+    }
 }
 
 async fn view(s: &AppState, case_id: &str, matter: &Matter) -> Result<FundCaseView, ApiError> {
@@ -124,9 +154,9 @@ async fn view(s: &AppState, case_id: &str, matter: &Matter) -> Result<FundCaseVi
             .applicant_id
             .parse::<ResidentId>()
             .map(|r| r.masked())
-            .unwrap_or_default(),
+            .ok(),
         person_name: row.person_name.clone(),
-        consented_at: row.consented_at,
+        consented_at: Some(row.consented_at),
         sharing,
         queried_at: row.queried_at,
         invoice_confirmed: row.invoice_confirmed.clone(),
@@ -352,5 +382,10 @@ pub async fn show(
     Path(case_id): Path<String>,
 ) -> Result<Json<FundCaseView>, ApiError> {
     let (case, matter) = fund_case(&s, &staff, &case_id, true).await?;
+    // Before the ID card step the state is simply "everything to do", not an error: the page
+    // asks as soon as a fund case opens.
+    if s.db.fund_counter_case(&case.id).await?.is_none() {
+        return Ok(Json(FundCaseView::before_applicant(&case.id)));
+    }
     Ok(Json(view(&s, &case.id, &matter).await?))
 }

@@ -25,6 +25,14 @@ both_backends!(
                 .await
             }
         };
+        // Before the ID card step the case's state lists everything still to do.
+        let (status, state) = f
+            .app
+            .get_as(&format!("/api/counter/cases/{case}/fund"), &clerk)
+            .await;
+        assert_eq!(status, 200, "{state}");
+        assert_eq!(state["applicant_id_masked"], serde_json::Value::Null);
+        assert_eq!(state["missing"][0], "applicant");
         // (1) Nothing is scanned before the applicant's ID card is recorded.
         let (status, body) = scan(f.show(&f.liu_key, &f.property)).await;
         assert_eq!(

@@ -132,7 +132,7 @@ both_backends!(
             .get_as(&format!("/api/wallet/fund/applications/{app_id}"), &f.liu)
             .await;
         assert_eq!(seen["status"], "approved");
-        assert_eq!(seen["status_name"], "审核通过");
+        assert_eq!(seen["status_name"], "已通过");
 
         // 办事体验评价, once.
         let path = format!("/api/wallet/fund/applications/{app_id}/evaluation");
