@@ -54,7 +54,7 @@ const STATUS = {
 };
 
 /** Still waiting for the department's answer. */
-export const waiting = (o) => o.status === "filed" || o.status === "received";
+const waiting = (o) => o.status === "filed" || o.status === "received";
 
 const late = (o) => waiting(o) && o.deadline < now();
 
