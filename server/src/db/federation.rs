@@ -309,6 +309,28 @@ impl Db {
         rows.iter().map(|r| r.try_get(0)).collect()
     }
 
+    /// The enterprises a person acts for, with their names and the person's role in each
+    /// (`legal_rep` or `admin`), by name.
+    pub async fn enterprises_acted_for(
+        &self,
+        resident_id: &str,
+    ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT credit_code, name, 'legal_rep' AS role FROM enterprises WHERE legal_rep_id = $1
+             UNION
+             SELECT e.credit_code, e.name, 'admin' AS role FROM enterprise_admins a
+               JOIN enterprises e ON e.credit_code = a.credit_code
+              WHERE a.resident_id = $1 AND e.legal_rep_id <> $1
+             ORDER BY name",
+        )
+        .bind(resident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
     /// When a live device key was registered (the time its binding states).
     pub async fn device_bound_at(&self, key_id: &str) -> Result<Option<i64>, sqlx::Error> {
         let row = sqlx::query("SELECT registered_at FROM device_keys WHERE key_id = $1")

@@ -502,6 +502,34 @@ pub async fn certificate(
     Ok(Json(out))
 }
 
+/// An enterprise I act for.
+#[derive(Debug, Serialize)]
+pub struct MyEnterprise {
+    pub credit_code: String,
+    pub name: String,
+    /// `legal_rep` (法定代表人) or `admin` (证照管理员).
+    pub role: String,
+}
+
+/// The enterprises I represent or administer, so the page can offer them instead of asking
+/// for a credit code.
+pub async fn my_enterprises(
+    State(s): State<AppState>,
+    me: Citizen,
+) -> Result<Json<Vec<MyEnterprise>>, ApiError> {
+    Ok(Json(
+        s.db.enterprises_acted_for(&me.resident_id)
+            .await?
+            .into_iter()
+            .map(|(credit_code, name, role)| MyEnterprise {
+                credit_code,
+                name,
+                role,
+            })
+            .collect(),
+    ))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct EnterpriseQuery {
     /// 统一社会信用代码 or the enterprise's full name.

@@ -216,6 +216,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/wallet/enterprises",
+        who: "citizen",
+        what: "the enterprises I represent or administer, with my role in each",
+    },
+    Route {
+        method: "GET",
         path: "/api/wallet/usage",
         who: "citizen",
         what: "用证记录: who retrieved my certificates",
@@ -502,6 +508,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/api/wallet/certificates", get(grants::certificates))
         .route("/api/wallet/certificates/{id}", get(grants::certificate))
         .route("/api/wallet/enterprise", get(grants::enterprise))
+        .route("/api/wallet/enterprises", get(grants::my_enterprises))
         .route("/api/wallet/usage", get(grants::usage))
         .route(
             "/api/wallet/objections",

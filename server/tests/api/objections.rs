@@ -358,6 +358,13 @@ both_backends!(
         let (admin, _) = app
             .citizen_with_device(&grantee(), "李四", GRANTEE_PHONE)
             .await;
+        let (_, mine) = app.get_as("/api/wallet/enterprises", &rep).await;
+        assert_eq!(
+            mine,
+            json!([{ "credit_code": firm(), "name": "漯河市起重机械安装有限公司", "role": "legal_rep" }])
+        );
+        let (_, mine) = app.get_as("/api/wallet/enterprises", &admin).await;
+        assert_eq!(mine[0]["role"], "admin");
         for (token, q) in [
             (&rep, firm()),
             (&admin, "漯河市起重机械安装有限公司".to_owned()),
@@ -384,6 +391,8 @@ both_backends!(
             (status, body["code"].as_str().unwrap()),
             (404, "enterprise_not_found")
         );
+        let (_, none) = app.get_as("/api/wallet/enterprises", &stranger).await;
+        assert_eq!(none, json!([]));
     }
 );
 
