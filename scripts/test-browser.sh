@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Browser end-to-end tests of the wallet and counter page (tests/browser/, Node's test runner
-# with playwright-core driving Debian's Chromium), then one quick run of the page-budget
-# measurement. Each test file starts its own demo federation from $SERVER_BIN (default
-# target/debug/server, which the caller has built). Screenshots go to target/browser/.
+# Browser end-to-end tests of the wallet, counter and back-office page (tests/browser/, Node's
+# test runner with playwright-core driving Debian's Chromium; preload.test.mjs needs neither
+# browser nor server), then one quick run of the page-budget measurement. Each browser test
+# file starts its own demo federation from $SERVER_BIN (default target/debug/server, which the
+# caller has built). Screenshots go to target/browser/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -50,6 +50,7 @@ advise({
   presentation_lifetime_invalid: "亮证码参数无效，请让申请人刷新后重新出示",
   presentation_time_invalid: "亮证码参数无效，请让申请人刷新后重新出示",
   presentation_replayed: "该亮证码已使用，请让申请人刷新后重新出示",
+  presentation_superseded: "亮证码已刷新，请扫描申请人手机上的最新亮证码",
   presenter_key_unknown: "出示人设备未登记，请让申请人重新登录电子证照后刷新亮证码",
   cert_id_length: BAD_CERT_ID,
   cert_id_charset: BAD_CERT_ID,

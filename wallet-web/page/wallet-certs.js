@@ -44,11 +44,13 @@ async function sealPanel(c) {
     return {
       line: h("span", {}, badge("印章有效", "ok"), ` ${view.sealedBy || "发证机关"}于 ${fmtDate(view.sealedAt)} 加盖电子印章，本机已核验。`),
       verified: view,
+      broken: false,
     };
   } catch (err) {
     return {
       line: h("span", {}, badge("印章核验未通过", "bad"), ` ${explain(err)}。请勿使用此证照办事，并向发证机关反映。`),
       verified: null,
+      broken: true,
     };
   }
 }
@@ -79,7 +81,8 @@ export async function certView({ id }) {
   const holder = c.holder_kind === "enterprise"
     ? c.enterprise_name ?? (v ? v.holderName : "")
     : v ? `${v.holderName}（${v.holderIdMasked}）` : (await me()).name;
-  const ok = usable(c);
+  // A copy whose seal fails here is not shown as valid and not offered for use.
+  const ok = usable(c) && !seal.broken;
   // 亮证 lives in its own module, loaded after the first view (it is needed only from here on).
   const { showButton } = await import("/app/wallet-show.js");
   const show = showButton("certificate", c.id, "亮证", { class: "primary", disabled: !ok });
@@ -88,14 +91,15 @@ export async function certView({ id }) {
   return h("section", {},
     titled("证照详情", cache.creditCodes.has(c.id)
       ? `/wallet/enterprise?q=${enc(cache.creditCodes.get(c.id))}` : "/wallet/certs"),
-    h("div", { class: "cert-title" }, h("h3", {}, c.type_name ?? v?.typeName ?? "电子证照"), " ", statusBadges(c),
+    h("div", { class: "cert-title" }, h("h3", {}, c.type_name ?? v?.typeName ?? "电子证照"), " ",
+      seal.broken ? badge("印章核验未通过", "bad") : statusBadges(c),
       open && status !== "disputed" ? badge("有异议", "warn") : null),
     open ? h("div", { class: "notice warn", role: "status" },
       `您对此证照提出的异议${open.status === "filed" ? "已提交，正在送交发证机关" : "发证机关已受理"}，答复期限为 ${fmtDate(open.deadline)}。处理期间证照仍可正常使用。`,
       h("a", { href: `#/wallet/objections/${enc(open.id)}` }, "查看异议进度")) : null,
     answered && !current ? h("p", { class: "notice info" }, "发证机关已根据您的异议更正此证照。",
       h("a", { href: `#/wallet/cert/${enc(answered.new_cert_id)}` }, "查看更正后的证照")) : null,
-    ok ? null : notice("bad", unusableReason(c)),
+    ok || seal.broken ? null : notice("bad", unusableReason(c)),
     h("dl", { class: "kv" },
       h("dt", {}, c.holder_kind === "enterprise" ? "持证企业" : "持证人"), h("dd", {}, holder),
       issuer ? [h("dt", {}, "颁发机构"), h("dd", {}, issuer)] : null,

@@ -200,6 +200,13 @@ function presenter(kind, id, info, back) {
     sending = false;
     if (stopped) return;
     if (!failure) return sync.replaceChildren();
+    // The node found the code just drawn already expired or not yet valid: this phone's clock
+    // is off, and every code it draws will be refused at the counter too.
+    if (failure.code === "presentation_expired" || failure.code === "presentation_not_yet_valid") {
+      sync.replaceChildren();
+      warn.replaceChildren(notice("bad", "手机时间与标准时间相差较大，窗口将无法识别亮证码。请在手机设置中开启“自动设置时间”后刷新亮证码。"));
+      return;
+    }
     if (failure.code === "presenter_key_unknown") {
       sync.replaceChildren();
       warn.replaceChildren(notice("warn", explain(failure)));

@@ -140,6 +140,5 @@ start().finally(() => {
   import(SHOW).catch(() => {});
   import(GRANTS).catch(() => {});
   import(LOGIN).catch(() => {});
-  import("/app/wallet-objections.js").catch(() => {});
-  import(FUND).catch(() => {});
+  // 异议 and 公积金提取 are rare visits: they load when opened, not on every first view.
 });

@@ -213,6 +213,12 @@ export async function startDemo(label = "demo") {
           assert.ok(r, `resident ${name} is not in the demo banner`);
           return r;
         },
+        /** The first reviewer (后台审核) of a node (411100 → lh-review-01). */
+        reviewer(region) {
+          const s = Object.values(banner.staff).find((x) => x.region === region && x.role === "reviewer");
+          assert.ok(s, `no reviewer for node ${region} in the demo banner`);
+          return s;
+        },
         /** The first clerk of a node (411100 → lh-clerk-01). */
         clerk(region) {
           const s = Object.values(banner.staff).find((x) => x.region === region && x.role === "clerk");
@@ -235,10 +241,13 @@ export async function startDemo(label = "demo") {
 export const PEOPLE = {
   ZHANG_WEI: "张伟",
   LI_NA: "李娜",
+  LIU_YANG: "刘洋",
+  SUN_LI: "孙丽",
   ZHOU_MIN: "周敏",
 };
 export const CRANE_MATTER = { code: "411100-JS-0042", name: "建筑起重机械设备使用登记" };
 export const OPERATOR_CERT = "特种设备作业人员证";
+export const FUND_MATTER = { code: "411100-GJJ-0011", name: "购买二手自住住房提取住房公积金" };
 
 // ---------------------------------------------------------------------------------------------
 // Browser and contexts.

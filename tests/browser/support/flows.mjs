@@ -52,8 +52,7 @@ export async function openCertificate(page, walletUrl, typeName) {
 }
 
 /**
- * 授权他人使用 from the certificate's detail: grantee, 指定事项 (one matter: its checkbox, by
- * name or code, or typed into 事项编码 + 添加事项 when the view offers no checkbox for it) or
+ * 授权他人使用 from the certificate's detail: grantee, 指定事项 (one matter, ticked by its name) or
  * 全部事项, a duration radio (1 小时 / 1 天 / 7 天), 预览授权, 确认并签署授权, 授权成功.
  * `matter` is `{ code, name }` or null for all matters.
  */
@@ -66,31 +65,25 @@ export async function grant(page, { name, residentId, matter, duration = "1 天"
   const main = await page.locator("main").innerText();
   assert.ok(main.includes(name), `the grant preview does not name the grantee ${name}`);
   if (matter) {
-    assert.ok(main.includes(matter.name) || main.includes(matter.code),
-      `the grant preview does not name the matter ${matter.name} / ${matter.code}`);
+    assert.ok(main.includes(matter.name), `the grant preview does not name the matter ${matter.name}`);
   }
   await sign.click();
   await visible(page.getByText(/授权成功/));
 }
 
-/** Fills the 授权他人使用 form (without previewing). */
+/**
+ * Fills the 授权他人使用 form (without previewing). 指定事项 lists the matters of the province's
+ * directory where this certificate type replaces a material, each a checkbox named by the
+ * matter's name (as the 办事指南 names it), never by its code.
+ */
 export async function fillGrant(page, { name, residentId, matter, duration = "1 天" }) {
   await visible(page.getByLabel("被授权人姓名"));
   await page.getByLabel("被授权人姓名").fill(name);
   await page.getByLabel("被授权人身份证号").fill(residentId);
   if (matter) {
     await page.getByRole("radio", { name: "指定事项" }).check();
-    const box = page.getByRole("checkbox", { name: new RegExp(`${matter.name}|${matter.code}`) }).first();
-    if (await box.isVisible()) {
-      await box.check();
-    } else {
-      // No checkbox for the matter (the view lists only matters the certificate was used
-      // for): type its code as from the 办事指南.
-      await page.getByLabel("事项编码").fill(matter.code);
-      await page.getByRole("button", { name: "添加事项" }).click();
-      const added = await visible(page.getByRole("checkbox", { name: new RegExp(`${matter.name}|${matter.code}`) }));
-      assert.ok(await added.isChecked(), "the matter added by its code is not ticked");
-    }
+    const box = await visible(page.getByRole("checkbox", { name: matter.name, exact: true }));
+    await box.check();
   } else {
     await page.getByRole("radio", { name: "全部事项" }).check();
   }
@@ -148,4 +141,99 @@ export async function scan(page, text) {
   await input.focus();
   await page.keyboard.type(text);
   await page.keyboard.press("Enter");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The 亮证 page's reports to the province.
+
+const CURRENT = "/api/wallet/presentations/current";
+
+/**
+ * Watches what a 亮证 page tells the province (POST /api/wallet/presentations/current: "this
+ * code is now the current one"). Start it before the code appears; `answered(text)` resolves
+ * with the HTTP status once the node has answered the report of that exact code, so a test
+ * knows the older codes are dead before it scans one (instead of sleeping).
+ */
+export function presentationReports(page) {
+  const answers = new Map(); // code text → status
+  const waiting = new Map(); // code text → [resolve]
+  page.on("response", (res) => {
+    const req = res.request();
+    if (req.method() !== "POST" || new URL(res.url()).pathname !== CURRENT) return;
+    let text = null;
+    try {
+      text = req.postDataJSON()?.text ?? null;
+    } catch {
+      return;
+    }
+    answers.set(text, res.status());
+    for (const resolve of waiting.get(text) ?? []) resolve(res.status());
+    waiting.delete(text);
+  });
+  return {
+    answered(text, timeout = TIMEOUT.step) {
+      if (answers.has(text)) return Promise.resolve(answers.get(text));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`the 亮证 page did not report its code to the province within ${timeout} ms (${CURRENT})`)),
+          timeout,
+        );
+        const list = waiting.get(text) ?? [];
+        list.push((status) => {
+          clearTimeout(timer);
+          resolve(status);
+        });
+        waiting.set(text, list);
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a view shows.
+
+/**
+ * The label → value pairs of the view's definition lists (证照详情's 持证人, 作业项目, …), as
+ * a person reads them: each term with the description that follows it.
+ */
+export async function shownPairs(page) {
+  return page.locator("main").evaluate((main) => {
+    const out = {};
+    for (const dt of main.querySelectorAll("dt")) {
+      const dd = dt.nextElementSibling;
+      if (dd?.tagName === "DD" && dt.checkVisibility() && dd.checkVisibility()) {
+        out[dt.innerText.trim()] = dd.innerText.trim();
+      }
+    }
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fund centre's back office.
+
+/** Reviewer login at `#/review` (工号, 密码, 登录); resolves at the queue (待审核). */
+export async function reviewLogin(page, nodeUrl, reviewer) {
+  await page.goto(`${nodeUrl}/#/review`);
+  await page.getByLabel("工号").fill(reviewer.id);
+  await page.getByLabel("密码", { exact: true }).fill(reviewer.password);
+  await page.getByRole("button", { name: "登录", exact: true }).click();
+  await visible(control(page, "待审核"));
+}
+
+/**
+ * Repeats `attempt` (which does what a person does to look again, e.g. taps 刷新状态, and
+ * returns a truthy value once the awaited outcome is on screen) until it succeeds or `timeout`
+ * passes. For outcomes that depend on another node's background delivery; `interval` only
+ * spaces the looks, it synchronises nothing.
+ */
+export async function until(what, attempt, { timeout = TIMEOUT.step * 2, interval = 500 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await attempt();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
 }
