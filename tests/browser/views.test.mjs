@@ -154,7 +154,11 @@ describe("每个视图在 360 px 宽：无横向滚动、控件有名称、无�
   });
 
   view("#/wallet/grant/<certId> 授权他人使用（预览）", async () => {
+    // Through the list: the tampered detail above is still on screen, and going to the same
+    // address again would not draw it anew.
+    await holder.goto(`${zhang.wallet}/#/wallet/certs`);
     await holder.goto(`${zhang.wallet}/#/wallet/cert/${encodeURIComponent(certId)}`);
+    await holder.getByText("印章有效", { exact: true }).first().waitFor();
     await control(holder, "授权他人使用").click();
     await holder.waitForURL(/#\/wallet\/grant\//);
     // 指定事项 offers the matters by name, as the 办事指南 names them: no code as a label.
