@@ -301,7 +301,8 @@ impl Db {
     pub async fn enterprises_of(&self, resident_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT credit_code FROM enterprises WHERE legal_rep_id = $1
-             UNION SELECT credit_code FROM enterprise_admins WHERE resident_id = $1",
+             UNION SELECT credit_code FROM enterprise_admins
+               WHERE resident_id = $1 AND removed_at IS NULL",
         )
         .bind(resident_id)
         .fetch_all(&self.pool)
