@@ -409,7 +409,7 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         (status, body["code"].as_str()),
         (409, Some("decision_exists"))
     );
-    eventually("审核通过 in the wallet", || async {
+    eventually("已通过 in the wallet", || async {
         let (_, seen) = demo
             .get(
                 HENAN,
@@ -482,7 +482,7 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let seen = eventually("审核未通过 in the wallet", || async {
+    let seen = eventually("未通过 in the wallet", || async {
         let (_, seen) = demo
             .get(
                 HENAN,

@@ -398,7 +398,7 @@ async fn check_people(nodes: &BTreeMap<String, AppState>) {
             assert!(s.db.staff(st.id).await.unwrap().is_some());
         }
     }
-    assert_eq!(count(&nodes[HENAN], "accounts").await, 8);
+    assert_eq!(count(&nodes[HENAN], "accounts").await, 11);
     assert_eq!(count(&nodes[HUBEI], "accounts").await, 1);
     let (invoices, deed_taxes) = sharing_records(Clock::system().now()).unwrap();
     let henan = &nodes[HENAN].db;

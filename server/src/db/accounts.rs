@@ -446,7 +446,8 @@ impl Db {
     ) -> Result<bool, sqlx::Error> {
         let row = sqlx::query(
             "SELECT 1 FROM enterprises WHERE credit_code = $1 AND legal_rep_id = $2
-             UNION SELECT 1 FROM enterprise_admins WHERE credit_code = $1 AND resident_id = $2",
+             UNION SELECT 1 FROM enterprise_admins
+               WHERE credit_code = $1 AND resident_id = $2 AND removed_at IS NULL",
         )
         .bind(credit_code)
         .bind(resident_id)

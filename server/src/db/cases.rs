@@ -88,6 +88,8 @@ pub struct UsageRow {
     pub counter: String,
     pub clerk: String,
     pub grant_id: Option<String>,
+    /// The person's resident ID or the enterprise's credit code.
+    pub holder_id: String,
 }
 
 /// Why a retrieval could not be recorded.
@@ -421,25 +423,35 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Every retrieval of a holder's certificates, newest first (用证记录): those at this
-    /// node's counters, and those elsewhere whose consent this node checked as the wallet
-    /// province.
-    pub async fn usage_of_holder(&self, holder_id: &str) -> Result<Vec<UsageRow>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT r.created_at, r.cert_id, r.matter, c.counter, c.clerk, r.grant_id
+    /// Every retrieval of the certificates of any of `holders` (a person and the enterprises
+    /// they act for), newest first (用证记录): those at this node's counters, and those
+    /// elsewhere whose consent this node checked as the wallet province.
+    pub async fn usage_of_holders(&self, holders: &[String]) -> Result<Vec<UsageRow>, sqlx::Error> {
+        if holders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (1..=holders.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT r.created_at, r.cert_id, r.matter, c.counter, c.clerk, r.grant_id, r.holder_id
              FROM retrievals r JOIN cases c ON c.id = r.case_id
-             WHERE r.holder_id = $1
+             WHERE r.holder_id IN ({list})
              UNION ALL
-             SELECT k.created_at, k.cert_id, k.matter, k.counter, k.clerk, k.grant_id
+             SELECT k.created_at, k.cert_id, k.matter, k.counter, k.clerk, k.grant_id, k.holder_id
              FROM consents k
-             WHERE k.holder_id = $1 AND k.result IN ('ok', 'consented')
+             WHERE k.holder_id IN ({list}) AND k.result IN ('ok', 'consented')
                AND NOT EXISTS (SELECT 1 FROM retrievals x WHERE x.correlation_id = k.correlation_id)
-             ORDER BY 1 DESC",
-        )
-        .bind(holder_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
+             ORDER BY 1 DESC"
+        );
+        let mut q = sqlx::query(&sql);
+        for h in holders {
+            q = q.bind(h);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
             .map(|r| {
                 Ok(UsageRow {
                     at: r.try_get(0)?,
@@ -448,6 +460,7 @@ impl Db {
                     counter: r.try_get(3)?,
                     clerk: r.try_get(4)?,
                     grant_id: r.try_get(5)?,
+                    holder_id: r.try_get(6)?,
                 })
             })
             .collect()

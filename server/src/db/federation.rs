@@ -301,7 +301,8 @@ impl Db {
     pub async fn enterprises_of(&self, resident_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT credit_code FROM enterprises WHERE legal_rep_id = $1
-             UNION SELECT credit_code FROM enterprise_admins WHERE resident_id = $1",
+             UNION SELECT credit_code FROM enterprise_admins
+               WHERE resident_id = $1 AND removed_at IS NULL",
         )
         .bind(resident_id)
         .fetch_all(&self.pool)
@@ -320,7 +321,7 @@ impl Db {
              UNION
              SELECT e.credit_code, e.name, 'admin' AS role FROM enterprise_admins a
                JOIN enterprises e ON e.credit_code = a.credit_code
-              WHERE a.resident_id = $1 AND e.legal_rep_id <> $1
+              WHERE a.resident_id = $1 AND a.removed_at IS NULL AND e.legal_rep_id <> $1
              ORDER BY name",
         )
         .bind(resident_id)

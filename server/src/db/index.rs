@@ -287,7 +287,8 @@ impl Db {
         sqlx::query(
             "SELECT * FROM cert_index WHERE holder_key = $1 OR holder_key IN (
                SELECT credit_code FROM enterprises WHERE legal_rep_id = $2
-               UNION SELECT credit_code FROM enterprise_admins WHERE resident_id = $2)
+               UNION SELECT credit_code FROM enterprise_admins
+                 WHERE resident_id = $2 AND removed_at IS NULL)
              ORDER BY valid_from DESC",
         )
         .bind(holder_key("person", resident_id))

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalog;
 pub mod certificates;
 pub mod departments;
+pub mod enterprises;
 pub mod federation;
 pub mod fund;
 pub mod fund_counter;

@@ -236,7 +236,8 @@ impl Db {
         sqlx::query(
             "SELECT * FROM objections_filed WHERE reporter = $1 OR (holder_kind = 'enterprise'
                AND holder_id IN (SELECT credit_code FROM enterprises WHERE legal_rep_id = $1
-                 UNION SELECT credit_code FROM enterprise_admins WHERE resident_id = $1))
+                 UNION SELECT credit_code FROM enterprise_admins
+                   WHERE resident_id = $1 AND removed_at IS NULL))
              ORDER BY filed_at DESC, id",
         )
         .bind(resident_id)

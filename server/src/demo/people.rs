@@ -75,6 +75,27 @@ pub const YANG_FAN: Person = Person {
     phone: Some("19903710007"),
     role: "场景四 河南豫通建设工程有限公司法定代表人",
 };
+pub const XU_JING: Person = Person {
+    name: "许静",
+    id17: "41110219940815042",
+    home: HENAN,
+    phone: Some("19903950010"),
+    role: "场景三 漯河市青禾食品科技有限公司证照管理员（法定代表人周敏指定）",
+};
+pub const HAN_DONG: Person = Person {
+    name: "韩冬",
+    id17: "41010519860310013",
+    home: HENAN,
+    phone: Some("19903710011"),
+    role: "场景四 河南豫通建设工程有限公司员工：由法定代表人杨帆在钱包中指定为证照管理员",
+};
+pub const LIN_TAO: Person = Person {
+    name: "林涛",
+    id17: "41010219910618057",
+    home: HENAN,
+    phone: Some("19903710012"),
+    role: "场景四 河南豫通建设工程有限公司经办人：经授权到省政务服务中心办理住建业务",
+};
 pub const WANG_LEI: Person = Person {
     name: "王磊",
     id17: "42010619890228035",
@@ -116,6 +137,9 @@ pub const PEOPLE: &[&Person] = &[
     &SUN_LI,
     &ZHOU_MIN,
     &YANG_FAN,
+    &XU_JING,
+    &HAN_DONG,
+    &LIN_TAO,
     &WANG_LEI,
     &CHEN_JING,
     &WU_ZHIQIANG,
@@ -126,7 +150,9 @@ pub const PEOPLE: &[&Person] = &[
     &MA_HONGMEI,
 ];
 
-/// An enterprise with its legal representative and appointed administrators (经办人). Its
+/// An enterprise with its legal representative and the certificate administrators (证照管理员)
+/// the legal representative appointed before the demo starts (more are appointed in the
+/// wallet: `POST /api/wallet/enterprise/{credit_code}/admins`). Its
 /// registry row is configured at every node in `nodes`: the wallet province (links in the
 /// wallet), its home city, and each node that issues it a certificate, since each of them
 /// checks who may act for it.
@@ -157,7 +183,7 @@ pub const QINGHE: Enterprise = Enterprise {
     name: "漯河市青禾食品科技有限公司",
     code17: "91411102MA46QH002",
     legal_rep: &ZHOU_MIN,
-    admins: &[],
+    admins: &[&XU_JING],
     nodes: &[HENAN, LUOHE, NATIONAL],
 };
 pub const YUTONG: Enterprise = Enterprise {

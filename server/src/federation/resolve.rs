@@ -397,7 +397,14 @@ impl Walk<'_> {
         self.presenter_hash = Some(crate::db::audit::citizen_actor(&presenter_id));
         let presenter: ResidentId = presenter_id.parse().map_err(ApiError::internal)?;
         let (cert_id, grant, holder_id, grant_id) = match &p.subject {
-            Subject::Certificate(id) => (id.to_string(), None, presenter_id.clone(), None),
+            Subject::Certificate(id) => {
+                // An enterprise's certificate shown by someone acting for it: the usage log
+                // is the enterprise's.
+                let holder = enterprise_holder(s, id.as_str())
+                    .await?
+                    .unwrap_or_else(|| presenter_id.clone());
+                (id.to_string(), None, holder, None)
+            }
             Subject::Grant(gid) => {
                 let row =
                     s.db.grant(&gid.to_string())
@@ -781,6 +788,19 @@ async fn acts_for(
                 .await?
         }
     })
+}
+
+/// The credit code of the enterprise holding a certificate this node indexes or holds; `None`
+/// for a person's certificate or one unknown here (the owner checks the holder either way).
+async fn enterprise_holder(s: &AppState, cert_id: &str) -> Result<Option<String>, ApiError> {
+    if let Some(ix) = s.db.indexed_certificate(cert_id).await? {
+        return Ok((ix.meta.holder_kind == "enterprise").then_some(ix.meta.holder_key));
+    }
+    Ok(s.db
+        .certificate(cert_id)
+        .await?
+        .filter(|c| c.holder_kind == "enterprise")
+        .map(|c| c.holder_id))
 }
 
 /// The live device key that signed a grant, which must belong to the holder (or, for an

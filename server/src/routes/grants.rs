@@ -36,9 +36,10 @@ fn audit(s: &AppState, action: &str, me: &Citizen, subject: &str, detail: String
 }
 
 /// Stores a grant after checking it: signed by one of my live device keys, I am the holder
-/// (or act for the holding enterprise), the window is sound and not over, and I do not grant to
-/// myself. Where the certificate lives here, or is known here from the index of the nodes
-/// below, it must be mine and current.
+/// (or the holding enterprise's legal representative or certificate administrator — anyone
+/// else, an agent included, is refused with `grant_not_holder`), the window is sound and not
+/// over, and I do not grant to myself. Where the certificate lives here, or is known here from
+/// the index of the nodes below, it must be mine and current.
 pub async fn create(
     State(s): State<AppState>,
     me: Citizen,
@@ -71,9 +72,13 @@ pub async fn create(
         }
     };
     if !holder_ok {
-        return Err(ApiError::Forbidden(
-            "only the holder (or the enterprise's representative) can grant",
-        ));
+        // An agent cannot pass the grant on: the licence's chain ends with them.
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "grant_not_holder",
+            title: "只有持证人本人，或企业的法定代表人、证照管理员可以授权",
+            detail: String::new(),
+        });
     }
     if t.grantee.resident_id.as_str() == me.resident_id {
         return Err(ApiError::bad("grant_to_self", "不能授权给自己", ""));
@@ -338,7 +343,7 @@ pub struct MyCertificate {
 }
 
 impl MyCertificate {
-    fn local(s: &AppState, c: CertRow) -> Self {
+    pub(super) fn local(s: &AppState, c: CertRow) -> Self {
         let cert = SealedCertificate::try_from(c.sealed.clone())
             .ok()
             .map(|sc| sc.certificate);
@@ -406,7 +411,7 @@ fn holder_parts(h: &Holder) -> (&'static str, &str) {
 
 /// Appends the index entries not already listed; an entry for a certificate held at this very
 /// node (a province's own, indexed locally) is shown from the certificate itself.
-async fn add_indexed(
+pub(super) async fn add_indexed(
     s: &AppState,
     out: &mut Vec<MyCertificate>,
     entries: Vec<IndexedCert>,
@@ -530,57 +535,17 @@ pub async fn my_enterprises(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct EnterpriseQuery {
-    /// 统一社会信用代码 or the enterprise's full name.
-    pub q: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EnterpriseCertificates {
-    pub credit_code: String,
-    pub name: String,
-    pub certificates: Vec<MyCertificate>,
-}
-
-/// 企业证照: the certificates of an enterprise I represent or administer, found by credit code
-/// or full name — held here, or known from the index. Anyone else gets the same "not found" as for an unknown enterprise.
-pub async fn enterprise(
-    State(s): State<AppState>,
-    me: Citizen,
-    axum::extract::Query(q): axum::extract::Query<EnterpriseQuery>,
-) -> Result<Json<EnterpriseCertificates>, ApiError> {
-    let not_found = || ApiError::NotFound {
-        code: "enterprise_not_found",
-        what: "enterprise",
-    };
-    let (code, name) = s.db.enterprise(q.q.trim()).await?.ok_or_else(not_found)?;
-    if !s.db.acts_for_enterprise(&code, &me.resident_id).await? {
-        return Err(not_found());
-    }
-    let mut certificates: Vec<MyCertificate> =
-        s.db.certificates_of_holder(&code)
-            .await?
-            .into_iter()
-            .map(|c| MyCertificate::local(&s, c))
-            .collect();
-    let indexed = s.db.indexed_of_holder(&code).await?;
-    add_indexed(&s, &mut certificates, indexed, &me.resident_id).await?;
-    Ok(Json(EnterpriseCertificates {
-        credit_code: code,
-        name,
-        certificates,
-    }))
-}
-
-/// 用证记录: every retrieval of my certificates — when, which matter, which counter and clerk.
+/// 用证记录: every retrieval of my certificates and those of the enterprises I act for — when,
+/// which matter, which counter and clerk, under which grant.
 pub async fn usage(
     State(s): State<AppState>,
     me: Citizen,
 ) -> Result<Json<Vec<UsageView>>, ApiError> {
     let names = super::matters::matter_names(&s).await?;
+    let mut holders = vec![me.resident_id.clone()];
+    holders.extend(s.db.enterprises_of(&me.resident_id).await?);
     Ok(Json(
-        s.db.usage_of_holder(&me.resident_id)
+        s.db.usage_of_holders(&holders)
             .await?
             .into_iter()
             .map(|usage| UsageView {

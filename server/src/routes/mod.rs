@@ -4,6 +4,7 @@
 mod audit;
 mod counter;
 mod devices;
+mod enterprise;
 mod federation;
 mod fund_counter;
 mod fund_peer;
@@ -211,8 +212,20 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/api/wallet/enterprise",
-        who: "citizen",
-        what: "企业证照 by credit code or full name",
+        who: "citizen (legal representative or administrator)",
+        what: "企业证照 by credit code or full name, with my role and the administrators",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/enterprise/{credit_code}/admins",
+        who: "citizen (legal representative)",
+        what: "指定证照管理员: appoint a person the population registry knows by ID and name",
+    },
+    Route {
+        method: "POST",
+        path: "/api/wallet/enterprise/{credit_code}/admins/{resident_id}/remove",
+        who: "citizen (legal representative)",
+        what: "撤销证照管理员, revoking the grants they signed for the enterprise",
     },
     Route {
         method: "GET",
@@ -507,8 +520,16 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/api/wallet/grants/{id}/revoke", post(grants::revoke))
         .route("/api/wallet/certificates", get(grants::certificates))
         .route("/api/wallet/certificates/{id}", get(grants::certificate))
-        .route("/api/wallet/enterprise", get(grants::enterprise))
+        .route("/api/wallet/enterprise", get(enterprise::search))
         .route("/api/wallet/enterprises", get(grants::my_enterprises))
+        .route(
+            "/api/wallet/enterprise/{credit_code}/admins",
+            post(enterprise::appoint),
+        )
+        .route(
+            "/api/wallet/enterprise/{credit_code}/admins/{resident_id}/remove",
+            post(enterprise::remove),
+        )
         .route("/api/wallet/usage", get(grants::usage))
         .route(
             "/api/wallet/objections",

@@ -90,10 +90,59 @@ pub struct CaseView {
     pub case: CaseRow,
     pub matter: Matter,
     pub evaluated: bool,
+    /// The matter's materials in its order, each marked with the attached e-certificate that
+    /// replaced it.
+    pub materials: Vec<CaseMaterial>,
+    /// How many materials attached e-certificates replaced: 比以前少交N个材料.
+    pub replaced: usize,
     pub retrievals: Vec<RetrievalRecord>,
 }
 
-/// A case of this clerk, open or finished, with everything scanned for it.
+/// One material of a case's matter.
+#[derive(Debug, Serialize)]
+pub struct CaseMaterial {
+    pub name: String,
+    /// The certificate type whose e-certificate can replace it; `None`: handed in as before.
+    pub cert_type: Option<String>,
+    /// Supplied by the province's sharing platform (`tax_invoice`, `deed_tax`).
+    pub sharing: Option<String>,
+    /// The e-certificate attached in its place once the applicant confirmed (关联引用).
+    pub replaced_by: Option<Replacement>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Replacement {
+    pub retrieval_id: String,
+    pub cert_id: String,
+    /// The archive copy's verification code.
+    pub verification_code: String,
+}
+
+/// Marks each material with the first attachment that replaced it.
+fn materials(matter: &Matter, retrievals: &[RetrievalRecord]) -> Vec<CaseMaterial> {
+    matter
+        .materials
+        .iter()
+        .map(|m| CaseMaterial {
+            name: m.name.clone(),
+            cert_type: m.cert_type.clone(),
+            sharing: m.sharing.clone(),
+            replaced_by: retrievals
+                .iter()
+                .filter(|r| r.material == m.name && m.cert_type.is_some())
+                .find_map(|r| {
+                    r.attachment.as_ref().map(|a| Replacement {
+                        retrieval_id: r.retrieval_id.clone(),
+                        cert_id: r.cert_id.clone(),
+                        verification_code: a.verification_code.clone(),
+                    })
+                }),
+        })
+        .collect()
+}
+
+/// A case of this clerk, open or finished, with everything scanned for it and which of the
+/// matter's materials the attached e-certificates replaced.
 pub async fn case(
     State(s): State<AppState>,
     staff: Staff,
@@ -116,10 +165,13 @@ pub async fn case(
             .into_iter()
             .map(|(r, a)| record(&s, r, a))
             .collect::<Result<Vec<_>, _>>()?;
+    let materials = materials(&matter, &retrievals);
     Ok(Json(CaseView {
         case,
         matter,
         evaluated,
+        replaced: materials.iter().filter(|m| m.replaced_by.is_some()).count(),
+        materials,
         retrievals,
     }))
 }
