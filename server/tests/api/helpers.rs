@@ -386,6 +386,17 @@ pub fn crane_request() -> Value {
     })
 }
 
+/// Asserts that a reply is a refusal: this status and this problem `code`.
+#[track_caller]
+pub fn assert_refused(reply: &(u16, Value), status: u16, code: &str) {
+    let (got, body) = reply;
+    assert_eq!(
+        (*got, body["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+}
+
 /// Runs an async test body once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! both_backends {
