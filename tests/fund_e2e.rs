@@ -10,7 +10,7 @@
 
 mod demo_processes;
 
-use demo_processes::{eventually, Demo};
+use demo_processes::{eventually, now, Demo};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 use server::demo::catalog::{HOUSING_FUND_MATTER, MARRIAGE, PROPERTY};
@@ -18,13 +18,6 @@ use server::demo::people::LIU_YANG;
 use server::demo::{HENAN, LUOHE, NATIONAL, ZHENGZHOU};
 use server::fund::image::samples;
 use wallet_core::{CertId, DeviceKey, Presentation, RegionCode, Subject};
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn show(key: &DeviceKey, cert: &CertId) -> String {
     Presentation::sign(
@@ -95,6 +88,54 @@ fn form(photos: &Value, spouse: bool, records: &(Value, Value)) -> Value {
     })
 }
 
+/// A step of the Luohe clerk on the case: `POST /api/counter/cases/{case}/{step}`.
+async fn counter_step(
+    demo: &Demo,
+    clerk: &str,
+    case: &str,
+    step: &str,
+    body: Value,
+) -> (u16, Value) {
+    demo.post(
+        LUOHE,
+        &format!("/api/counter/cases/{case}/{step}"),
+        Some(clerk),
+        &body,
+    )
+    .await
+}
+
+/// 刘洋 submits the form at the wallet.
+async fn apply(demo: &Demo, token: &str, form: &Value) -> (u16, Value) {
+    demo.post(HENAN, "/api/wallet/fund/applications", Some(token), form)
+        .await
+}
+
+/// The fund centre's reviewer decides an application at Luohe.
+async fn decide(demo: &Demo, reviewer: &str, application: &str, decision: Value) -> (u16, Value) {
+    demo.post(
+        LUOHE,
+        &format!("/api/review/fund/applications/{application}/decision"),
+        Some(reviewer),
+        &decision,
+    )
+    .await
+}
+
+/// Polls the application at the wallet until it shows `status`; returns it.
+async fn application_shows(demo: &Demo, token: &str, id: &str, status: &str) -> Value {
+    eventually(
+        &format!("application {id} {status} at the wallet"),
+        || async {
+            let (_, seen) = demo
+                .get(HENAN, &format!("/api/wallet/fund/applications/{id}"), token)
+                .await;
+            (seen["status"] == status).then_some(seen)
+        },
+    )
+    .await
+}
+
 /// The audit entries of `action` at a node.
 async fn audited(demo: &Demo, region: &str, action: &str) -> Vec<server::db::audit::AuditEntry> {
     let db = demo.db(region).await;
@@ -110,61 +151,37 @@ async fn audited(demo: &Demo, region: &str, action: &str) -> Vec<server::db::aud
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separate_nodes() {
-    let mut demo = Demo::write();
-    for region in [NATIONAL, HENAN, ZHENGZHOU, LUOHE] {
-        demo.start(region).await;
-    }
+    let mut demo = Demo::running(&[NATIONAL, HENAN, ZHENGZHOU, LUOHE]).await;
     let (liu_token, liu_key) = demo.wallet_user(&liu()).await;
-    let property: CertId = demo
-        .my_certificate(&liu_token, |c| {
-            c["type_code"] == PROPERTY.code().unwrap().as_str() && c["held_at"] == ZHENGZHOU
-        })
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let marriage: CertId = demo
-        .my_certificate(&liu_token, |c| {
-            c["type_code"] == MARRIAGE.code().unwrap().as_str() && c["held_at"] == LUOHE
-        })
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let held = |c: Value| -> CertId { c["id"].as_str().unwrap().parse().unwrap() };
+    let property = held(
+        demo.my_certificate_of(&liu_token, &PROPERTY, ZHENGZHOU)
+            .await,
+    );
+    let marriage = held(demo.my_certificate_of(&liu_token, &MARRIAGE, LUOHE).await);
 
     // ── 线下“一证通办” at 漯河市民之家 ──
     // (1) 刘洋 applies where he pays in, showing his ID card and I类借记卡: the clerk opens the
     // case, records the resident ID with his consent, and the debit card.
     let clerk = demo.staff(LUOHE, "clerk").await;
-    let (status, opened) = demo
-        .post(
-            LUOHE,
-            "/api/counter/cases",
-            Some(&clerk),
-            &json!({"matter": HOUSING_FUND_MATTER}),
-        )
-        .await;
-    assert_eq!(status, 201, "{opened}");
-    let case = opened["case"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &format!("/api/counter/cases/{case}/applicant"),
-            Some(&clerk),
-            &json!({"resident_id": liu(), "consent": true}),
-        )
-        .await;
+    let case = demo.open_case(LUOHE, &clerk, HOUSING_FUND_MATTER).await;
+    let (status, body) = counter_step(
+        &demo,
+        &clerk,
+        &case,
+        "applicant",
+        json!({"resident_id": liu(), "consent": true}),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &format!("/api/counter/cases/{case}/debit-card"),
-            Some(&clerk),
-            &json!({"bank": "中国工商银行漯河分行", "number": card("622202170300123456")}),
-        )
-        .await;
+    let (status, body) = counter_step(
+        &demo,
+        &clerk,
+        &case,
+        "debit-card",
+        json!({"bank": "中国工商银行漯河分行", "number": card("622202170300123456")}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 
     // (2)–(6) He shows the codes of his 不动产权证书 and 结婚证; the counter's node asks the
@@ -175,38 +192,17 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         (&property, json!([LUOHE, HENAN, ZHENGZHOU])),
         (&marriage, json!([LUOHE, HENAN, LUOHE])),
     ] {
-        let (status, got) = demo
-            .post(
-                LUOHE,
-                &format!("/api/counter/cases/{case}/retrievals"),
-                Some(&clerk),
-                &json!({"text": show(&liu_key, cert)}),
-            )
-            .await;
+        let (status, got) = demo.scan(LUOHE, &clerk, &case, &show(&liu_key, cert)).await;
         assert_eq!(status, 201, "{got}");
         assert_eq!(got["path"], path);
         let rid = got["retrieval_id"].as_str().unwrap();
-        let (status, body) = demo
-            .post(
-                LUOHE,
-                &format!("/api/counter/retrievals/{rid}/confirm"),
-                Some(&clerk),
-                &json!({}),
-            )
-            .await;
+        let (status, body) = demo.confirm(LUOHE, &clerk, rid).await;
         assert_eq!(status, 201, "{body}");
     }
 
     // (8) The invoice and deed-tax data come from the province's sharing platform by his ID
     // number; he confirms each on screen; the case completes and he rates it.
-    let (status, shared) = demo
-        .post(
-            LUOHE,
-            &format!("/api/counter/cases/{case}/sharing"),
-            Some(&clerk),
-            &json!({}),
-        )
-        .await;
+    let (status, shared) = counter_step(&demo, &clerk, &case, "sharing", json!({})).await;
     assert_eq!(status, 200, "{shared}");
     assert_eq!(shared["person_name"], LIU_YANG.name);
     let records = (
@@ -214,14 +210,14 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         shared["sharing"]["deed_taxes"][0]["certificate_number"].clone(),
     );
     for (kind, number) in [("invoice", &records.0), ("deed_tax", &records.1)] {
-        let (status, body) = demo
-            .post(
-                LUOHE,
-                &format!("/api/counter/cases/{case}/sharing/confirm"),
-                Some(&clerk),
-                &json!({"kind": kind, "number": number}),
-            )
-            .await;
+        let (status, body) = counter_step(
+            &demo,
+            &clerk,
+            &case,
+            "sharing/confirm",
+            json!({"kind": kind, "number": number}),
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
     }
     let (_, state) = demo
@@ -229,23 +225,10 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         .await;
     assert_eq!(state["missing"], json!([]), "{state}");
     assert_eq!(state["attached"], json!(["不动产权证书", "结婚证"]));
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &format!("/api/counter/cases/{case}/finish"),
-            Some(&clerk),
-            &json!({}),
-        )
-        .await;
+    let (status, body) = counter_step(&demo, &clerk, &case, "finish", json!({})).await;
     assert_eq!(status, 204, "{body}");
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &format!("/api/counter/cases/{case}/evaluation"),
-            Some(&clerk),
-            &json!({"score": 5}),
-        )
-        .await;
+    let (status, body) =
+        counter_step(&demo, &clerk, &case, "evaluation", json!({"score": 5})).await;
     assert_eq!(status, 204, "{body}");
     // The query is audited at the province, for this case and clerk, and at Luohe.
     let asked = audited(&demo, HENAN, "sharing_query").await;
@@ -285,25 +268,11 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
     let mut typed = form(&ids, true, &records);
     typed["deed_tax"]["amount"] = json!("12000.00");
     // (2)–(4) The sharing platform compares: one amount differs, back to the form.
-    let (status, back) = demo
-        .post(
-            HENAN,
-            "/api/wallet/fund/applications",
-            Some(&liu_token),
-            &typed,
-        )
-        .await;
+    let (status, back) = apply(&demo, &liu_token, &typed).await;
     assert_eq!(status, 422, "{back}");
     assert_eq!(back["mismatches"][0]["field"], "deed_tax.amount");
     // Corrected, it matches; the province fetches both certificates by his ID number.
-    let (status, applied) = demo
-        .post(
-            HENAN,
-            "/api/wallet/fund/applications",
-            Some(&liu_token),
-            &form(&ids, true, &records),
-        )
-        .await;
+    let (status, applied) = apply(&demo, &liu_token, &form(&ids, true, &records)).await;
     assert_eq!(status, 201, "{applied}");
     let app_id = applied["id"].as_str().unwrap().to_owned();
     let certs = applied["certificates"].as_array().unwrap();
@@ -336,17 +305,7 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
             .and_then(|q| q.iter().find(|a| a["id"] == app_id.as_str()).cloned())
     })
     .await;
-    eventually("审核中 in the wallet", || async {
-        let (_, seen) = demo
-            .get(
-                HENAN,
-                &format!("/api/wallet/fund/applications/{app_id}"),
-                &liu_token,
-            )
-            .await;
-        (seen["status"] == "under_review").then_some(())
-    })
-    .await;
+    application_shows(&demo, &liu_token, &app_id, "under_review").await;
     // A clerk's token does not open the back office.
     let (status, _) = demo
         .get(LUOHE, "/api/review/fund/applications", &clerk)
@@ -387,39 +346,21 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
         samples::png(1240, 1754)
     );
     // The reviewer approves, once; the decision comes back to the wallet.
-    let decide = format!("/api/review/fund/applications/{app_id}/decision");
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &decide,
-            Some(&reviewer),
-            &json!({"decision": "approve"}),
-        )
-        .await;
+    let (status, body) = decide(&demo, &reviewer, &app_id, json!({"decision": "approve"})).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &decide,
-            Some(&reviewer),
-            &json!({"decision": "reject", "reason": "x"}),
-        )
-        .await;
+    let (status, body) = decide(
+        &demo,
+        &reviewer,
+        &app_id,
+        json!({"decision": "reject", "reason": "x"}),
+    )
+    .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("decision_exists"))
     );
-    eventually("已通过 in the wallet", || async {
-        let (_, seen) = demo
-            .get(
-                HENAN,
-                &format!("/api/wallet/fund/applications/{app_id}"),
-                &liu_token,
-            )
-            .await;
-        (seen["status"] == "approved").then_some(())
-    })
-    .await;
+    // The applicant sees 已通过.
+    application_shows(&demo, &liu_token, &app_id, "approved").await;
     // 办事体验评价 after the online case too; the fund centre receives it.
     let (status, body) = demo
         .post(
@@ -447,52 +388,26 @@ async fn scenario_2_the_housing_fund_withdrawal_offline_and_online_across_separa
     // the rejection with its reason reaches the wallet.
     demo.stop(LUOHE);
     let ids = photos(&demo, &liu_token).await;
-    let (status, waiting) = demo
-        .post(
-            HENAN,
-            "/api/wallet/fund/applications",
-            Some(&liu_token),
-            &form(&ids, false, &records),
-        )
-        .await;
+    let (status, waiting) = apply(&demo, &liu_token, &form(&ids, false, &records)).await;
     assert_eq!(status, 201, "{waiting}");
     assert_eq!(waiting["status"], "submitted");
     assert_eq!(waiting["certificates"].as_array().unwrap().len(), 1);
     let second = waiting["id"].as_str().unwrap().to_owned();
     demo.start(LUOHE).await;
-    eventually("the waiting application at Luohe", || async {
-        let (_, seen) = demo
-            .get(
-                HENAN,
-                &format!("/api/wallet/fund/applications/{second}"),
-                &liu_token,
-            )
-            .await;
-        (seen["status"] == "under_review").then_some(())
-    })
-    .await;
+    // It reaches Luohe: the applicant sees 审核中.
+    application_shows(&demo, &liu_token, &second, "under_review").await;
     let reviewer = demo.staff(LUOHE, "reviewer").await;
     let reason = "该房屋已于本年度办理过提取";
-    let (status, body) = demo
-        .post(
-            LUOHE,
-            &format!("/api/review/fund/applications/{second}/decision"),
-            Some(&reviewer),
-            &json!({"decision": "reject", "reason": reason}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let seen = eventually("未通过 in the wallet", || async {
-        let (_, seen) = demo
-            .get(
-                HENAN,
-                &format!("/api/wallet/fund/applications/{second}"),
-                &liu_token,
-            )
-            .await;
-        (seen["status"] == "rejected").then_some(seen)
-    })
+    let (status, body) = decide(
+        &demo,
+        &reviewer,
+        &second,
+        json!({"decision": "reject", "reason": reason}),
+    )
     .await;
+    assert_eq!(status, 200, "{body}");
+    // The applicant sees 未通过, with the reason.
+    let seen = application_shows(&demo, &liu_token, &second, "rejected").await;
     assert_eq!(seen["reason"], reason);
     assert_eq!(
         demo.db(HENAN).await.fund_messages_pending().await.unwrap(),

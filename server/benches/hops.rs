@@ -57,10 +57,12 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{json, Value};
 use server::db::Backend;
 use server::state::{AppState, Clock};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wallet_core::{
-    CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, SecretKey, Subject,
+use support::fixtures::{
+    clerk, crane_matter, crane_type, department, person as holder, regulator_of as dept,
+    CRANE_MATTER, CRANE_TYPE,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wallet_core::{CertId, DeviceKey, Presentation, RegionCode, SecretKey, Subject};
 
 use common::{
     backend_name, client, cpus, drive, finish, machine, measure, ms, now, post, print_backend_end,
@@ -74,8 +76,6 @@ const DEPT_TOKEN: &str = "hops-bench-department-token-0001";
 const CLERK: &str = "clerk-01";
 const CLERK_PASSWORD: &str = "clerk-password-1";
 const PHONE: &str = "13800138000";
-const CRANE_TYPE: &str = "11100000000013338W011";
-const CRANE_MATTER: &str = "JS-QZJX-SYDJ";
 /// Longest a presentation may live; each retrieval phase is signed just before it starts.
 const LIFETIME: i64 = wallet_core::presentation::MAX_LIFETIME;
 
@@ -158,18 +158,6 @@ impl Plan {
     }
 }
 
-fn dept(region: &str) -> String {
-    CreditCode::with_check_char(&format!("11{region}MB1234567"))
-        .unwrap()
-        .to_string()
-}
-
-fn holder() -> String {
-    ResidentId::with_check_digit("41010219850312003")
-        .unwrap()
-        .to_string()
-}
-
 // ---------------------------------------------------------------------------------------------
 // The federation, on counted listeners.
 
@@ -178,47 +166,13 @@ fn node_toml(region: &str) -> String {
     let mut t = String::new();
     let d = dept(region);
     if ISSUERS.contains(&region) {
-        t += &format!(
-            r#"
-[[departments]]
-credit_code = "{d}"
-name = "{region} 市场监督管理局"
-token = "{DEPT_TOKEN}"
-
-[[cert_types]]
-code = "{CRANE_TYPE}"
-name = "特种设备作业人员证"
-department = "{d}"
-holder_kind = "person"
-fields = [
-  {{ name = "作业项目", required = true }},
-  {{ name = "证书编号", required = true }},
-  {{ name = "住址" }},
-]
-"#
-        );
+        t += &department(&d, &format!("{region} 市场监督管理局"), DEPT_TOKEN);
+        t += &crane_type(&d);
     }
     if COUNTERS.contains(&region) {
-        t += &format!(
-            r#"
-[[staff]]
-id = "{CLERK}"
-name = "王窗口"
-role = "clerk"
-department = "{d}"
-counter = "{region} 政务服务中心 3号窗口"
-password = "{CLERK_PASSWORD}"
-
-[[matters]]
-code = "{CRANE_MATTER}"
-name = "建筑起重机械设备使用登记"
-department = "{d}"
-materials = [
-  {{ name = "建筑起重机械设备使用登记表" }},
-  {{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目", "证书编号"] }},
-]
-"#
-        );
+        let counter = format!("{region} 政务服务中心 3号窗口");
+        t += &clerk(CLERK, &d, &counter, CLERK_PASSWORD);
+        t += &crane_matter(&d);
     }
     t
 }

@@ -14,51 +14,18 @@ use serde_json::{json, Value};
 use server::db::objection_outbox::{Decided, Filed, ObjectionMessage};
 use server::db::objections::FiledRow;
 use server::federation::token;
+use support::fixtures::{
+    amr, citizen, crane_type, department, firm, firm_and_its_representative, hrss, licence_type,
+    other_person, otp, person, r, AMR_TOKEN, CRANE_TYPE, HENAN, HRSS_TOKEN, LICENCE_TYPE, NATIONAL,
+    ZHENGZHOU,
+};
 use support::nodes::{add_toml, eventually, Federation};
-use wallet_core::{CreditCode, NodeEnvelope, RegionCode, ResidentId, SecretKey};
+use wallet_core::{NodeEnvelope, SecretKey};
 
-const NATIONAL: &str = "100000";
-const HENAN: &str = "410000";
-const ZHENGZHOU: &str = "410100";
-const TOKEN: &str = "zhengzhou-amr-test-token-0001";
-const OTHER_TOKEN: &str = "zhengzhou-hrss-test-token-0002";
-const CRANE_TYPE: &str = "11100000000013338W011";
-const LICENCE_TYPE: &str = "11100000000013338W070";
+use crate::federation_on_both_backends as both_backends;
+
 const WAIT: Duration = Duration::from_secs(20);
-
-fn amr() -> String {
-    CreditCode::with_check_char("11410100MB1234567")
-        .unwrap()
-        .to_string()
-}
-
-fn hrss() -> String {
-    CreditCode::with_check_char("11410100MB7654321")
-        .unwrap()
-        .to_string()
-}
-
-fn firm() -> String {
-    CreditCode::with_check_char("91411100MA4567890")
-        .unwrap()
-        .to_string()
-}
-
-fn person() -> String {
-    ResidentId::with_check_digit("41010219850312003")
-        .unwrap()
-        .to_string()
-}
-
-fn other_person() -> String {
-    ResidentId::with_check_digit("41110219900101002")
-        .unwrap()
-        .to_string()
-}
-
-fn r(code: &str) -> RegionCode {
-    code.parse().unwrap()
-}
+const PHONE: &str = "13800138000";
 
 /// National, Henan (the wallet, which knows 张三 represents the Luohe firm) and Zhengzhou,
 /// whose market regulator issues crane-operator certificates and business licences and whose
@@ -70,50 +37,15 @@ async fn federation(backend: server::db::Backend) -> Federation {
         |region, s| match region {
             ZHENGZHOU => add_toml(
                 s,
-                &format!(
-                    r#"
-[[departments]]
-credit_code = "{amr}"
-name = "郑州市市场监督管理局"
-token = "{TOKEN}"
-
-[[departments]]
-credit_code = "{hrss}"
-name = "郑州市人力资源和社会保障局"
-token = "{OTHER_TOKEN}"
-
-[[cert_types]]
-code = "{CRANE_TYPE}"
-name = "特种设备作业人员证"
-department = "{amr}"
-holder_kind = "person"
-fields = [{{ name = "作业项目", required = true }}, {{ name = "证书编号", required = true }}]
-
-[[cert_types]]
-code = "{LICENCE_TYPE}"
-name = "营业执照"
-department = "{amr}"
-holder_kind = "enterprise"
-national = true
-fields = [{{ name = "名称", required = true }}, {{ name = "住所", required = true }}]
-"#,
-                    amr = amr(),
-                    hrss = hrss(),
-                ),
+                &[
+                    department(&amr(), "郑州市市场监督管理局", AMR_TOKEN),
+                    department(&hrss(), "郑州市人力资源和社会保障局", HRSS_TOKEN),
+                    crane_type(&amr()),
+                    licence_type(&amr()),
+                ]
+                .concat(),
             ),
-            HENAN => add_toml(
-                s,
-                &format!(
-                    r#"
-[[enterprises]]
-credit_code = "{firm}"
-name = "漯河市起重机械安装有限公司"
-legal_rep_id = "{rep}"
-"#,
-                    firm = firm(),
-                    rep = person(),
-                ),
-            ),
+            HENAN => add_toml(s, &firm_and_its_representative()),
             _ => {}
         },
     )
@@ -122,7 +54,12 @@ legal_rep_id = "{rep}"
 
 async fn issue(fed: &Federation, body: Value) -> String {
     let (status, reply) = fed
-        .post(ZHENGZHOU, "/api/issuer/certificates", Some(TOKEN), &body)
+        .post(
+            ZHENGZHOU,
+            "/api/issuer/certificates",
+            Some(AMR_TOKEN),
+            &body,
+        )
         .await;
     assert_eq!(status, 201, "{reply}");
     reply["id"].as_str().unwrap().to_owned()
@@ -149,33 +86,41 @@ async fn index_shows(fed: &Federation, id: &str, status: &str) {
     .await;
 }
 
-/// Registers a person at Henan's wallet; returns the access token.
-async fn citizen(fed: &Federation, id: &str, phone: &str) -> String {
-    fed.state(HENAN)
-        .db
-        .upsert_resident(id, "张三")
-        .await
-        .unwrap();
+/// 张三 registers at Henan's wallet; returns the access token.
+async fn zhang_san(fed: &Federation) -> String {
+    citizen(fed, HENAN, &person(), "张三", PHONE).await
+}
+
+/// Logs 张三 in again after Henan restarted (his session lives in Henan's database).
+async fn zhang_san_again(fed: &Federation) -> String {
+    let code = otp(fed, HENAN, PHONE, "login").await;
     let (status, body) = fed
         .post(
             HENAN,
-            "/api/wallet/otp",
+            "/api/wallet/login",
             None,
-            &json!({"phone": phone, "purpose": "register"}),
+            &json!({"phone": PHONE, "code": code}),
         )
         .await;
-    assert_eq!(status, 202, "{body}");
-    let code = body["demo_code"].as_str().unwrap();
-    let (status, body) = fed
-        .post(
-            HENAN,
-            "/api/wallet/register",
-            None,
-            &json!({"resident_id": id, "name": "张三", "phone": phone, "code": code}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Files an objection (or a missing-certificate report) at the wallet, Henan.
+async fn object(fed: &Federation, token: &str, body: Value) -> (u16, Value) {
+    fed.post(HENAN, "/api/wallet/objections", Some(token), &body)
+        .await
+}
+
+/// Zhengzhou's market regulator rejects an objection with a reason.
+async fn reject(fed: &Federation, id: &str, reason: &str) -> (u16, Value) {
+    fed.post(
+        ZHENGZHOU,
+        &format!("/api/issuer/objections/{id}/reject"),
+        Some(AMR_TOKEN),
+        &json!({"reason": reason}),
+    )
+    .await
 }
 
 /// Waits until the holder's objection shows `status` at the wallet; returns it.
@@ -207,52 +152,21 @@ async fn department_list(fed: &Federation, token: &str) -> Value {
     list
 }
 
-/// Actions audited at a node, with their actors and results.
-async fn audited(fed: &Federation, region: &str, action: &str) -> Vec<(String, String)> {
-    fed.state(region)
-        .db
-        .audit_entries(0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|c| c.entry.action == action)
-        .map(|c| (c.entry.actor, c.entry.result))
-        .collect()
-}
-
-macro_rules! both_backends {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                ($body)(server::db::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_postgres() {
-                ($body)(server::db::Backend::Postgres).await
-            }
-        }
-    };
-}
-
 both_backends!(
     a_holder_at_the_province_objects_to_a_city_certificate_and_follows_each_step,
     |backend| async move {
         let fed = federation(backend).await;
         let crane_id = issue(&fed, crane(&fed, &person(), "TS-0001")).await;
         index_shows(&fed, &crane_id, "valid").await;
-        let token = citizen(&fed, &person(), "13800138000").await;
+        let token = zhang_san(&fed).await;
 
         // Filed at Henan, kept there, sent on to Zhengzhou, which holds the certificate.
-        let (status, filed) = fed
-            .post(
-                HENAN,
-                "/api/wallet/objections",
-                Some(&token),
-                &json!({"cert_id": crane_id, "reason": "作业项目应为起重机司机 Q2"}),
-            )
-            .await;
+        let (status, filed) = object(
+            &fed,
+            &token,
+            json!({"cert_id": crane_id, "reason": "作业项目应为起重机司机 Q2"}),
+        )
+        .await;
         assert_eq!(status, 201, "{filed}");
         assert_eq!(filed["status"], "filed");
         assert_eq!(filed["handled_at"], ZHENGZHOU);
@@ -265,26 +179,19 @@ both_backends!(
         assert_eq!(steps(&received), ["filed", "received"]);
         assert!(received["received_at"].as_i64().unwrap() >= filed["filed_at"].as_i64().unwrap());
         index_shows(&fed, &crane_id, "disputed").await;
-        let list = department_list(&fed, TOKEN).await;
+        let list = department_list(&fed, AMR_TOKEN).await;
         assert_eq!(list[0]["id"], id.as_str());
         assert_eq!(list[0]["origin"], HENAN);
         assert_eq!(list[0]["status"], "open");
-        assert_eq!(department_list(&fed, OTHER_TOKEN).await, json!([]));
+        assert_eq!(department_list(&fed, HRSS_TOKEN).await, json!([]));
         assert_eq!(
-            audited(&fed, ZHENGZHOU, "objection_received").await,
+            fed.audited(ZHENGZHOU, "objection_received").await,
             [(format!("node:{HENAN}"), "ok".to_owned())]
         );
 
         // The department rejects it with a reason; the decision comes back to the holder and
         // the certificate is valid again.
-        let (status, body) = fed
-            .post(
-                ZHENGZHOU,
-                &format!("/api/issuer/objections/{id}/reject"),
-                Some(TOKEN),
-                &json!({"reason": "经核实，作业项目与考试记录一致"}),
-            )
-            .await;
+        let (status, body) = reject(&fed, &id, "经核实，作业项目与考试记录一致").await;
         assert_eq!(status, 200, "{body}");
         let rejected = wallet_shows(&fed, &token, &id, "rejected").await;
         assert_eq!(steps(&rejected), ["filed", "received", "rejected"]);
@@ -294,19 +201,17 @@ both_backends!(
         );
         index_shows(&fed, &crane_id, "valid").await;
         assert_eq!(
-            audited(&fed, HENAN, "objection_decided").await,
+            fed.audited(HENAN, "objection_decided").await,
             [(format!("node:{ZHENGZHOU}"), "ok".to_owned())]
         );
 
         // Objected again, it is corrected: the holder is pointed to the new version.
-        let (_, again) = fed
-            .post(
-                HENAN,
-                "/api/wallet/objections",
-                Some(&token),
-                &json!({"cert_id": crane_id, "reason": "证书编号有误"}),
-            )
-            .await;
+        let (_, again) = object(
+            &fed,
+            &token,
+            json!({"cert_id": crane_id, "reason": "证书编号有误"}),
+        )
+        .await;
         let again = again["id"].as_str().unwrap().to_owned();
         wallet_shows(&fed, &token, &again, "received").await;
         let mut correction = crane(&fed, &person(), "TS-0002");
@@ -319,7 +224,7 @@ both_backends!(
             .post(
                 ZHENGZHOU,
                 &format!("/api/issuer/certificates/{crane_id}/correct"),
-                Some(TOKEN),
+                Some(AMR_TOKEN),
                 &correction,
             )
             .await;
@@ -337,18 +242,16 @@ both_backends!(
         let mut fed = federation(backend).await;
         let crane_id = issue(&fed, crane(&fed, &person(), "TS-0001")).await;
         index_shows(&fed, &crane_id, "valid").await;
-        let token = citizen(&fed, &person(), "13800138000").await;
+        let token = zhang_san(&fed).await;
 
         // Zhengzhou is down: the objection is filed and kept; the holder sees it filed.
         fed.stop(ZHENGZHOU).await;
-        let (status, filed) = fed
-            .post(
-                HENAN,
-                "/api/wallet/objections",
-                Some(&token),
-                &json!({"cert_id": crane_id, "reason": "住址有误"}),
-            )
-            .await;
+        let (status, filed) = object(
+            &fed,
+            &token,
+            json!({"cert_id": crane_id, "reason": "住址有误"}),
+        )
+        .await;
         assert_eq!(status, 201, "{filed}");
         let id = filed["id"].as_str().unwrap().to_owned();
         let henan = fed.state(HENAN).db.clone();
@@ -372,20 +275,13 @@ both_backends!(
         // Back an hour later: the objection arrives.
         fed.restart(ZHENGZHOU).await;
         fed.advance(3600);
-        let token = citizen_token_again(&fed).await;
+        let token = zhang_san_again(&fed).await;
         wallet_shows(&fed, &token, &id, "received").await;
         assert!(henan.objection_messages_pending().await.unwrap().is_empty());
 
         // Now the wallet's node is down while the department decides: the decision waits.
         fed.stop(HENAN).await;
-        let (status, body) = fed
-            .post(
-                ZHENGZHOU,
-                &format!("/api/issuer/objections/{id}/reject"),
-                Some(TOKEN),
-                &json!({"reason": "住址以户籍登记为准"}),
-            )
-            .await;
+        let (status, body) = reject(&fed, &id, "住址以户籍登记为准").await;
         assert_eq!(status, 200, "{body}");
         let zz = fed.state(ZHENGZHOU).db.clone();
         assert_eq!(
@@ -394,7 +290,7 @@ both_backends!(
         );
         fed.restart(HENAN).await;
         fed.advance(3600);
-        let token = citizen_token_again(&fed).await;
+        let token = zhang_san_again(&fed).await;
         let rejected = wallet_shows(&fed, &token, &id, "rejected").await;
         assert_eq!(rejected["decision"], "住址以户籍登记为准");
 
@@ -415,30 +311,6 @@ both_backends!(
     }
 );
 
-/// Logs 张三 in again after Henan restarted (his session lives in Henan's database).
-async fn citizen_token_again(fed: &Federation) -> String {
-    let (status, body) = fed
-        .post(
-            HENAN,
-            "/api/wallet/otp",
-            None,
-            &json!({"phone": "13800138000", "purpose": "login"}),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let code = body["demo_code"].as_str().unwrap();
-    let (status, body) = fed
-        .post(
-            HENAN,
-            "/api/wallet/login",
-            None,
-            &json!({"phone": "13800138000", "code": code}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 both_backends!(
     a_missing_certificate_report_reaches_the_department_at_its_node,
     |backend| async move {
@@ -458,20 +330,18 @@ both_backends!(
         assert_eq!(issuers[0]["region"], ZHENGZHOU);
         assert_eq!(issuers[0]["region_name"], "郑州市电子证照系统");
 
-        let token = citizen(&fed, &person(), "13800138000").await;
-        let (status, filed) = fed
-            .post(
-                HENAN,
-                "/api/wallet/objections",
-                Some(&token),
-                &json!({"kind": "missing", "type_code": CRANE_TYPE, "issuer_code": amr(),
+        let token = zhang_san(&fed).await;
+        let (status, filed) = object(
+            &fed,
+            &token,
+            json!({"kind": "missing", "type_code": CRANE_TYPE, "issuer_code": amr(),
                     "reason": "2023年在郑州考取，钱包中查不到"}),
-            )
-            .await;
+        )
+        .await;
         assert_eq!(status, 201, "{filed}");
         let id = filed["id"].as_str().unwrap().to_owned();
         wallet_shows(&fed, &token, &id, "received").await;
-        let list = department_list(&fed, TOKEN).await;
+        let list = department_list(&fed, AMR_TOKEN).await;
         assert_eq!(list[0]["kind"], "missing");
         assert_eq!(list[0]["holder_id"], person());
 
@@ -498,34 +368,30 @@ both_backends!(
         )
         .await;
         index_shows(&fed, &licence, "valid").await;
-        let stranger = citizen(&fed, &other_person(), "13900139000").await;
-        let (status, body) = fed
-            .post(
-                HENAN,
-                "/api/wallet/objections",
-                Some(&stranger),
-                &json!({"cert_id": licence, "reason": "住所有误"}),
-            )
-            .await;
+        let stranger = citizen(&fed, HENAN, &other_person(), "李四", "13900139000").await;
+        let (status, body) = object(
+            &fed,
+            &stranger,
+            json!({"cert_id": licence, "reason": "住所有误"}),
+        )
+        .await;
         assert_eq!(
             (status, body["code"].as_str()),
             (404, Some("certificate_not_found"))
         );
 
-        let rep = citizen(&fed, &person(), "13800138000").await;
-        let (status, filed) = fed
-            .post(
-                HENAN,
-                "/api/wallet/objections",
-                Some(&rep),
-                &json!({"cert_id": licence, "reason": "住所已变更"}),
-            )
-            .await;
+        let rep = zhang_san(&fed).await;
+        let (status, filed) = object(
+            &fed,
+            &rep,
+            json!({"cert_id": licence, "reason": "住所已变更"}),
+        )
+        .await;
         assert_eq!(status, 201, "{filed}");
         assert_eq!(filed["enterprise"], firm());
         let id = filed["id"].as_str().unwrap().to_owned();
         wallet_shows(&fed, &rep, &id, "received").await;
-        let list = department_list(&fed, TOKEN).await;
+        let list = department_list(&fed, AMR_TOKEN).await;
         assert_eq!(list[0]["holder_id"], firm());
         assert_eq!(list[0]["reporter"], person());
     }
@@ -623,8 +489,8 @@ both_backends!(
             let (got, body) = fed.post(ZHENGZHOU, path, Some(&t), &env).await;
             assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
         }
-        assert_eq!(department_list(&fed, TOKEN).await, json!([]));
-        let refused = audited(&fed, ZHENGZHOU, "objection_message").await;
+        assert_eq!(department_list(&fed, AMR_TOKEN).await, json!([]));
+        let refused = fed.audited(ZHENGZHOU, "objection_message").await;
         assert_eq!(refused.len(), 3, "{refused:?}");
 
         // A decision about an objection Henan never sent there.

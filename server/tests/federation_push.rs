@@ -18,122 +18,49 @@ use server::db::Db;
 use server::federation::outbox::Pusher;
 use server::federation::token;
 use sqlx::Row;
+use support::fixtures::{
+    amr, citizen_with_device, crane_type, department, firm, firm_and_its_representative, henan_amr,
+    licence_type, other_person, person, r, AMR_TOKEN, CRANE_TYPE, HENAN, HENAN_AMR_TOKEN,
+    LICENCE_TYPE, NATIONAL, ZHENGZHOU,
+};
 use support::nodes::{add_toml, eventually, Federation};
 use wallet_core::grant::GrantTerms;
-use wallet_core::{
-    CreditCode, DeviceKey, GrantId, Grantee, Holder, MatterScope, NodeEnvelope, RegionCode,
-    ResidentId, SecretKey,
-};
+use wallet_core::{DeviceKey, GrantId, Grantee, Holder, MatterScope, NodeEnvelope, SecretKey};
 
-const NATIONAL: &str = "100000";
-const HENAN: &str = "410000";
-const ZHENGZHOU: &str = "410100";
-const TOKEN: &str = "zhengzhou-amr-test-token-0001";
-const HENAN_TOKEN: &str = "henan-amr-test-token-00000001";
-const CRANE_TYPE: &str = "11100000000013338W011";
-const LICENCE_TYPE: &str = "11100000000013338W070";
+use crate::federation_on_both_backends as both_backends;
+
 const WAIT: Duration = Duration::from_secs(15);
-
-fn amr() -> String {
-    CreditCode::with_check_char("11410100MB1234567")
-        .unwrap()
-        .to_string()
-}
-
-fn henan_amr() -> String {
-    CreditCode::with_check_char("11410000MB2345678")
-        .unwrap()
-        .to_string()
-}
-
-fn firm() -> String {
-    CreditCode::with_check_char("91411100MA4567890")
-        .unwrap()
-        .to_string()
-}
-
-fn person() -> String {
-    ResidentId::with_check_digit("41010219850312003")
-        .unwrap()
-        .to_string()
-}
-
-fn other_person() -> String {
-    ResidentId::with_check_digit("41110219900101002")
-        .unwrap()
-        .to_string()
-}
-
-fn r(code: &str) -> RegionCode {
-    code.parse().unwrap()
-}
 
 /// National, Henan and Zhengzhou. Zhengzhou's market regulator issues crane-operator
 /// certificates (persons) and business licences (enterprises, national catalog, disclosable);
 /// Henan's market regulator issues business licences too, and Henan knows the enterprise whose
 /// legal representative is 张三.
 async fn federation(backend: server::db::Backend) -> Federation {
-    Federation::start(&[NATIONAL, HENAN, ZHENGZHOU], backend, |region, s| {
-        match region {
+    Federation::start(
+        &[NATIONAL, HENAN, ZHENGZHOU],
+        backend,
+        |region, s| match region {
             ZHENGZHOU => add_toml(
                 s,
-                &format!(
-                    r#"
-[[departments]]
-credit_code = "{amr}"
-name = "郑州市市场监督管理局"
-token = "{TOKEN}"
-
-[[cert_types]]
-code = "{CRANE_TYPE}"
-name = "特种设备作业人员证"
-department = "{amr}"
-holder_kind = "person"
-fields = [{{ name = "作业项目", required = true }}, {{ name = "证书编号", required = true }}]
-
-[[cert_types]]
-code = "{LICENCE_TYPE}"
-name = "营业执照"
-department = "{amr}"
-holder_kind = "enterprise"
-disclosable = true
-national = true
-fields = [{{ name = "名称", required = true, disclosable = true }}, {{ name = "住所", required = true }}]
-"#,
-                    amr = amr()
-                ),
+                &[
+                    department(&amr(), "郑州市市场监督管理局", AMR_TOKEN),
+                    crane_type(&amr()),
+                    licence_type(&amr()),
+                ]
+                .concat(),
             ),
             HENAN => add_toml(
                 s,
-                &format!(
-                    r#"
-[[departments]]
-credit_code = "{henan_amr}"
-name = "河南省市场监督管理局"
-token = "{HENAN_TOKEN}"
-
-[[cert_types]]
-code = "{LICENCE_TYPE}"
-name = "营业执照"
-department = "{henan_amr}"
-holder_kind = "enterprise"
-disclosable = true
-national = true
-fields = [{{ name = "名称", required = true, disclosable = true }}, {{ name = "住所", required = true }}]
-
-[[enterprises]]
-credit_code = "{firm}"
-name = "漯河市起重机械安装有限公司"
-legal_rep_id = "{rep}"
-"#,
-                    firm = firm(),
-                    rep = person(),
-                    henan_amr = henan_amr(),
-                ),
+                &[
+                    department(&henan_amr(), "河南省市场监督管理局", HENAN_AMR_TOKEN),
+                    licence_type(&henan_amr()),
+                    firm_and_its_representative(),
+                ]
+                .concat(),
             ),
             _ => {}
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -148,14 +75,19 @@ async fn issue_crane(fed: &Federation, holder: &str, valid_until: i64) -> String
         "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS410100123456"}
     });
     let (status, reply) = fed
-        .post(ZHENGZHOU, "/api/issuer/certificates", Some(TOKEN), &body)
+        .post(
+            ZHENGZHOU,
+            "/api/issuer/certificates",
+            Some(AMR_TOKEN),
+            &body,
+        )
         .await;
     assert_eq!(status, 201, "{reply}");
     reply["id"].as_str().unwrap().to_owned()
 }
 
 async fn issue_licence(fed: &Federation) -> String {
-    issue_licence_at(fed, ZHENGZHOU, TOKEN).await
+    issue_licence_at(fed, ZHENGZHOU, AMR_TOKEN).await
 }
 
 async fn issue_licence_at(fed: &Federation, region: &str, token: &str) -> String {
@@ -180,7 +112,7 @@ async fn revoke(fed: &Federation, id: &str) {
         .post(
             ZHENGZHOU,
             &format!("/api/issuer/certificates/{id}/revoke"),
-            Some(TOKEN),
+            Some(AMR_TOKEN),
             &json!({"reason": "注销"}),
         )
         .await;
@@ -206,57 +138,9 @@ async fn pending(fed: &Federation, region: &str) -> i64 {
     pending.values().sum()
 }
 
-/// The audit entries of a node with this action.
-async fn audited(fed: &Federation, region: &str, action: &str) -> Vec<(String, String)> {
-    fed.state(region)
-        .db
-        .audit_entries(0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|c| c.entry.action == action)
-        .map(|c| (c.entry.actor, c.entry.result))
-        .collect()
-}
-
-/// Registers a person at a node with a device key; returns (access token, device key).
-async fn citizen(fed: &Federation, region: &str, id: &str, phone: &str) -> (String, DeviceKey) {
-    fed.state(region)
-        .db
-        .upsert_resident(id, "张三")
-        .await
-        .unwrap();
-    let (status, body) = fed
-        .post(
-            region,
-            "/api/wallet/otp",
-            None,
-            &json!({"phone": phone, "purpose": "register"}),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let code = body["demo_code"].as_str().unwrap();
-    let (status, body) = fed
-        .post(
-            region,
-            "/api/wallet/register",
-            None,
-            &json!({"resident_id": id, "name": "张三", "phone": phone, "code": code}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_owned();
-    let key = DeviceKey::generate().unwrap();
-    let (status, body) = fed
-        .post(
-            region,
-            "/api/wallet/devices",
-            Some(&token),
-            &json!({"public_key": key.public_key().to_string()}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    (token, key)
+/// Registers 张三 at a node's wallet with a device key; returns (access token, device key).
+async fn zhang_san(fed: &Federation, region: &str) -> (String, DeviceKey) {
+    citizen_with_device(fed, region, &person(), "张三", "13800138000").await
 }
 
 /// A push as Zhengzhou would send it, built by hand: `events` in an envelope sealed with
@@ -285,22 +169,6 @@ async fn zhengzhou_events(fed: &Federation) -> Vec<PushEvent> {
         .iter()
         .map(|row| serde_json::from_str(&row.get::<String, _>(0)).unwrap())
         .collect()
-}
-
-macro_rules! both_backends {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                ($body)(server::db::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_postgres() {
-                ($body)(server::db::Backend::Postgres).await
-            }
-        }
-    };
 }
 
 both_backends!(
@@ -334,7 +202,7 @@ both_backends!(
         // The crane certificate is not in the national catalog.
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(indexed(&fed, NATIONAL, &crane).await.is_none());
-        let received = audited(&fed, HENAN, "push_received").await;
+        let received = fed.audited(HENAN, "push_received").await;
         assert!(!received.is_empty());
         assert!(received
             .iter()
@@ -465,7 +333,7 @@ both_backends!(
             indexed(&fed, HENAN, &crane).await.unwrap().meta.status,
             "valid"
         );
-        let received = audited(&fed, HENAN, "push_received").await;
+        let received = fed.audited(HENAN, "push_received").await;
         assert_eq!(
             received
                 .iter()
@@ -473,7 +341,7 @@ both_backends!(
                 .count(),
             2
         );
-        let calls = audited(&fed, HENAN, "peer_call").await;
+        let calls = fed.audited(HENAN, "peer_call").await;
         assert!(calls.iter().any(|(_, r)| r == "service_token_unknown_key"));
         assert!(calls.iter().any(|(_, r)| r == "service_token_replayed"));
         let verify = fed.get(HENAN, "/api/audit/verify", None).await;
@@ -545,7 +413,7 @@ both_backends!(
         let crane = issue_crane(&fed, &person(), fed.now() + 365 * 86400).await;
         index_shows(&fed, HENAN, &crane, "valid").await;
         // The holder objects at Zhengzhou, where the certificate is held.
-        let (holder, _) = citizen(&fed, ZHENGZHOU, &person(), "13800138000").await;
+        let (holder, _) = zhang_san(&fed, ZHENGZHOU).await;
         let (status, objection) = fed
             .post(
                 ZHENGZHOU,
@@ -564,7 +432,7 @@ both_backends!(
                     "/api/issuer/objections/{}/reject",
                     objection["id"].as_str().unwrap()
                 ),
-                Some(TOKEN),
+                Some(AMR_TOKEN),
                 &json!({"reason": "经核实无误"}),
             )
             .await;
@@ -608,7 +476,7 @@ both_backends!(
         index_shows(&fed, HENAN, &someone_elses, "valid").await;
 
         // 张三 signs in to the wallet at the province.
-        let (token, device) = citizen(&fed, HENAN, &person(), "13800138000").await;
+        let (token, device) = zhang_san(&fed, HENAN).await;
         let (status, mine) = fed
             .get(HENAN, "/api/wallet/certificates", Some(&token))
             .await;
@@ -704,17 +572,17 @@ both_backends!(
     a_provinces_own_certificates_are_in_its_own_index_and_pushed_to_the_national_node,
     |backend| async move {
         let fed = federation(backend).await;
-        let licence = issue_licence_at(&fed, HENAN, HENAN_TOKEN).await;
+        let licence = issue_licence_at(&fed, HENAN, HENAN_AMR_TOKEN).await;
 
         // Applied to Henan's own index without a call, pushed to the national node.
         let own = index_shows(&fed, HENAN, &licence, "valid").await;
         assert_eq!(own.owner_region, HENAN);
         let national = index_shows(&fed, NATIONAL, &licence, "valid").await;
         assert_eq!(national.owner_region, HENAN);
-        assert!(audited(&fed, HENAN, "push_received").await.is_empty());
+        assert!(fed.audited(HENAN, "push_received").await.is_empty());
 
         // The representative sees it at Henan as the certificate itself, sealed copy included.
-        let (token, _) = citizen(&fed, HENAN, &person(), "13800138000").await;
+        let (token, _) = zhang_san(&fed, HENAN).await;
         let (status, mine) = fed
             .get(HENAN, "/api/wallet/certificates", Some(&token))
             .await;

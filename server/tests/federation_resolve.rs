@@ -12,86 +12,34 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use server::db::audit::AuditEntry;
 use server::db::Backend;
+use support::fixtures::{
+    citizen_with_device, clerk, crane_matter, crane_type, department, other_person as staffer,
+    person as holder, regulator_of as dept, CRANE_MATTER, CRANE_TYPE,
+};
 use support::nodes::{add_toml, Federation};
 use wallet_core::grant::GrantTerms;
 use wallet_core::{
-    CertId, CreditCode, DeviceKey, GrantId, Grantee, Holder, MatterScope, Presentation, RegionCode,
-    ResidentId, SecretKey, Subject,
+    CertId, DeviceKey, GrantId, Grantee, Holder, MatterScope, Presentation, RegionCode, SecretKey,
+    Subject,
 };
 
-const CRANE_TYPE: &str = "11100000000013338W011";
-const CRANE_MATTER: &str = "JS-QZJX-SYDJ";
 const CLERK_PASSWORD: &str = "clerk-password-1";
 const DEPT_TOKEN: &str = "department-token-for-tests-0001";
 
 const REGIONS: [&str; 6] = ["100000", "410000", "410100", "411100", "420000", "420100"];
 
-fn dept(region: &str) -> String {
-    CreditCode::with_check_char(&format!("11{region}MB1234567"))
-        .unwrap()
-        .to_string()
-}
-
-fn holder() -> String {
-    ResidentId::with_check_digit("41010219850312003")
-        .unwrap()
-        .to_string()
-}
-
-fn staffer() -> String {
-    ResidentId::with_check_digit("41110219900101002")
-        .unwrap()
-        .to_string()
-}
-
 /// What each node issues and handles: Zhengzhou, Wuhan and Luohe issue crane-operator
 /// certificates (Luohe also permits); Luohe's counter handles the crane registration matter.
 fn node_toml(region: &str) -> String {
+    let d = dept(region);
     let mut t = String::new();
     if matches!(region, "410100" | "420100" | "411100") {
-        t += &format!(
-            r#"
-[[departments]]
-credit_code = "{d}"
-name = "{region} 市场监督管理局"
-token = "{DEPT_TOKEN}"
-
-[[cert_types]]
-code = "{CRANE_TYPE}"
-name = "特种设备作业人员证"
-department = "{d}"
-holder_kind = "person"
-fields = [
-  {{ name = "作业项目", required = true }},
-  {{ name = "证书编号", required = true }},
-  {{ name = "住址" }},
-]
-"#,
-            d = dept(region)
-        );
+        t += &department(&d, &format!("{region} 市场监督管理局"), DEPT_TOKEN);
+        t += &crane_type(&d);
     }
     if region == "411100" {
-        t += &format!(
-            r#"
-[[staff]]
-id = "lh-clerk-01"
-name = "王窗口"
-role = "clerk"
-department = "{d}"
-counter = "漯河市民之家 3号窗口"
-password = "{CLERK_PASSWORD}"
-
-[[matters]]
-code = "{CRANE_MATTER}"
-name = "建筑起重机械设备使用登记"
-department = "{d}"
-materials = [
-  {{ name = "建筑起重机械设备使用登记表" }},
-  {{ name = "特种设备作业人员证", cert_type = "{CRANE_TYPE}", fields = ["作业项目", "证书编号"] }},
-]
-"#,
-            d = dept(region)
-        );
+        t += &clerk("lh-clerk-01", &d, "漯河市民之家 3号窗口", CLERK_PASSWORD);
+        t += &crane_matter(&d);
     }
     t
 }
@@ -127,42 +75,7 @@ async fn issue(f: &Federation, r: &str, holder_id: &str) -> CertId {
 
 /// A wallet user at Henan with a registered device key.
 async fn citizen(f: &Federation, id: &str, name: &str, phone: &str) -> (String, DeviceKey) {
-    f.state("410000")
-        .db
-        .upsert_resident(id, name)
-        .await
-        .unwrap();
-    let (status, body) = f
-        .post(
-            "410000",
-            "/api/wallet/otp",
-            None,
-            &json!({"phone": phone, "purpose": "register"}),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let code = body["demo_code"].as_str().unwrap();
-    let (status, body) = f
-        .post(
-            "410000",
-            "/api/wallet/register",
-            None,
-            &json!({"resident_id": id, "name": name, "phone": phone, "code": code}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_owned();
-    let key = DeviceKey::generate().unwrap();
-    let (status, body) = f
-        .post(
-            "410000",
-            "/api/wallet/devices",
-            Some(&token),
-            &json!({"public_key": key.public_key().to_string()}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    (token, key)
+    citizen_with_device(f, "410000", id, name, phone).await
 }
 
 /// The Luohe clerk with a case open for the crane registration matter.

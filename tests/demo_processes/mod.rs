@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use server::config::Settings;
+use server::db::audit::ChainedEntry;
+use server::demo::catalog::TypeSpec;
 use server::demo::config::resident_password;
 use server::demo::HENAN;
 use wallet_core::DeviceKey;
@@ -82,6 +84,15 @@ impl Demo {
             procs: BTreeMap::new(),
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Writes the configurations and starts these nodes.
+    pub async fn running(regions: &[&str]) -> Demo {
+        let mut demo = Demo::write();
+        for region in regions {
+            demo.start(region).await;
+        }
+        demo
     }
 
     /// Starts a node's process and waits until it answers `/healthz`.
@@ -219,12 +230,72 @@ impl Demo {
         }
     }
 
+    /// Polls the wallet's certificate list until it shows one of type `ty` held at `region`.
+    pub async fn my_certificate_of(&self, token: &str, ty: &TypeSpec, region: &str) -> Value {
+        let code = ty.code().unwrap();
+        self.my_certificate(token, |c| {
+            c["type_code"] == code.as_str() && c["held_at"] == region
+        })
+        .await
+    }
+
     /// The node's own database, read beside the running process (WAL allows it).
     pub async fn db(&self, region: &str) -> server::db::Db {
         server::db::Db::connect(self.settings[region].database_url.expose())
             .await
             .unwrap()
     }
+
+    /// The node's audit entries under one correlation id, after checking its whole chain.
+    pub async fn audit(&self, region: &str, correlation: &str) -> Vec<ChainedEntry> {
+        let db = self.db(region).await;
+        assert!(db.verify_audit_chain().await.unwrap().is_ok(), "{region}");
+        db.audit_by_correlation(correlation).await.unwrap()
+    }
+
+    /// A counter clerk opens a case of `matter`; returns its id.
+    pub async fn open_case(&self, region: &str, clerk: &str, matter: &str) -> String {
+        let (status, body) = self
+            .post(
+                region,
+                "/api/counter/cases",
+                Some(clerk),
+                &json!({"matter": matter}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["case"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The clerk scans a code shown for the case.
+    pub async fn scan(&self, region: &str, clerk: &str, case: &str, text: &str) -> (u16, Value) {
+        self.post(
+            region,
+            &format!("/api/counter/cases/{case}/retrievals"),
+            Some(clerk),
+            &json!({"text": text}),
+        )
+        .await
+    }
+
+    /// The applicant confirms a retrieved certificate: it is attached to the case.
+    pub async fn confirm(&self, region: &str, clerk: &str, retrieval: &str) -> (u16, Value) {
+        self.post(
+            region,
+            &format!("/api/counter/retrievals/{retrieval}/confirm"),
+            Some(clerk),
+            &json!({}),
+        )
+        .await
+    }
+}
+
+/// The time now, in seconds since the epoch (the nodes run on the system clock).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Polls `check` (about every 200 ms, for at most 30 s) until it yields `Some`.

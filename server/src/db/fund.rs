@@ -40,6 +40,9 @@ pub struct ApplicationRow {
     pub evaluated_at: Option<i64>,
 }
 
+/// One statement of the fund tables, its arguments bound.
+pub(super) type Change<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// Why an application could not be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitError {
@@ -217,8 +220,7 @@ impl Db {
         message: Option<&MessageRow>,
         audit: &AuditEntry,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
+        let change = sqlx::query(
             "UPDATE fund_applications SET status = $1, reviewer = $2, reason = $3, decided_at = $4
              WHERE id = $5 AND status = 'under_review'",
         )
@@ -226,23 +228,8 @@ impl Db {
         .bind(reviewer)
         .bind(reason)
         .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        if let Some(m) = message {
-            insert_message(&mut tx, m, now).await?;
-        }
-        append(&mut tx, audit).await?;
-        tx.commit().await?;
-        if message.is_some() {
-            self.wake_outbox();
-        }
-        Ok(true)
+        .bind(id);
+        self.change_once(change, message, now, audit).await
     }
 
     /// Records the applicant's rating of a decided application, once.
@@ -257,8 +244,7 @@ impl Db {
         message: Option<&MessageRow>,
         audit: &AuditEntry,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
+        let change = sqlx::query(
             "UPDATE fund_applications SET evaluation_score = $1, evaluation_comment = $2,
                evaluated_at = $3
              WHERE id = $4 AND applicant_id = $5 AND evaluation_score IS NULL
@@ -268,23 +254,8 @@ impl Db {
         .bind(comment)
         .bind(now)
         .bind(id)
-        .bind(applicant_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        if let Some(m) = message {
-            insert_message(&mut tx, m, now).await?;
-        }
-        append(&mut tx, audit).await?;
-        tx.commit().await?;
-        if message.is_some() {
-            self.wake_outbox();
-        }
-        Ok(true)
+        .bind(applicant_id);
+        self.change_once(change, message, now, audit).await
     }
 
     /// At the handling node: stores a delivered application and its photos, once (a repeated
@@ -316,8 +287,7 @@ impl Db {
         decided_at: i64,
         audit: &AuditEntry,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let change = sqlx::query(
             "UPDATE fund_applications SET status = $1, reason = $2, decided_at = $3,
                received_at = COALESCE(received_at, $3)
              WHERE id = $4 AND handled_by = $5 AND status IN ('submitted', 'under_review')",
@@ -326,11 +296,8 @@ impl Db {
         .bind(reason)
         .bind(decided_at)
         .bind(id)
-        .bind(handled_by)
-        .execute(&mut *tx)
-        .await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await
+        .bind(handled_by);
+        self.change_with_audit(change, audit).await
     }
 
     /// At the handling node: the applicant's rating, applied once.
@@ -343,8 +310,7 @@ impl Db {
         at: i64,
         audit: &AuditEntry,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let change = sqlx::query(
             "UPDATE fund_applications SET evaluation_score = $1, evaluation_comment = $2,
                evaluated_at = $3
              WHERE id = $4 AND wallet_region = $5 AND evaluation_score IS NULL",
@@ -353,11 +319,8 @@ impl Db {
         .bind(comment)
         .bind(at)
         .bind(id)
-        .bind(wallet_region)
-        .execute(&mut *tx)
-        .await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await
+        .bind(wallet_region);
+        self.change_with_audit(change, audit).await
     }
 
     /// The registered name of a resident (公安部门人口基础信息), if the registry has them.
@@ -366,6 +329,46 @@ impl Db {
             .bind(resident_id)
             .fetch_optional(&self.pool)
             .await
+    }
+}
+
+impl Db {
+    /// Runs one change with its audit entry, in one transaction.
+    pub(super) async fn change_with_audit(
+        &self,
+        change: Change<'_>,
+        audit: &AuditEntry,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        change.execute(&mut *tx).await?;
+        append(&mut tx, audit).await?;
+        tx.commit().await
+    }
+
+    /// Runs a change that must touch exactly one row, with its audit entry and, when the other
+    /// end must hear of it, its message (created `now`), in one transaction. A change that
+    /// touched no row (done before, by anyone) writes nothing: false.
+    pub(super) async fn change_once(
+        &self,
+        change: Change<'_>,
+        message: Option<&MessageRow>,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if change.execute(&mut *tx).await?.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(m) = message {
+            insert_message(&mut tx, m, now).await?;
+        }
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        if message.is_some() {
+            self.wake_outbox();
+        }
+        Ok(true)
     }
 }
 

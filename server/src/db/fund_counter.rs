@@ -1,11 +1,11 @@
 //! The counter's 一证通办 for one case of a matter with sharing-platform materials: the
 //! applicant from the ID card and their consent, the sharing platform's records for that
 //! applicant, each record the applicant confirmed, and the debit card. Each step commits with
-//! its audit entry.
+//! its audit entry (`Db::change_with_audit`, `Db::change_once` in `fund.rs`).
 
 use sqlx::Row;
 
-use super::audit::{append, AuditEntry};
+use super::audit::AuditEntry;
 use super::Db;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -61,24 +61,14 @@ impl Db {
         now: i64,
         audit: &AuditEntry,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
+        let change = sqlx::query(
             "INSERT INTO fund_counter_cases (case_id, applicant_id, consented_at)
              VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(case_id)
         .bind(applicant_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        append(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(now);
+        self.change_once(change, None, now, audit).await
     }
 
     pub async fn fund_counter_case(
@@ -104,8 +94,7 @@ impl Db {
         now: i64,
         audit: &AuditEntry,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let change = sqlx::query(
             "UPDATE fund_counter_cases SET person_name = $1, sharing = $2, queried_at = $3,
                invoice_confirmed = NULL, invoice_confirmed_at = NULL,
                deed_tax_confirmed = NULL, deed_tax_confirmed_at = NULL
@@ -114,11 +103,8 @@ impl Db {
         .bind(person_name)
         .bind(sharing)
         .bind(now)
-        .bind(case_id)
-        .execute(&mut *tx)
-        .await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await
+        .bind(case_id);
+        self.change_with_audit(change, audit).await
     }
 
     /// The applicant confirmed one record on screen.
@@ -140,15 +126,8 @@ impl Db {
                  WHERE case_id = $3"
             }
         };
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(sql)
-            .bind(number)
-            .bind(now)
-            .bind(case_id)
-            .execute(&mut *tx)
-            .await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await
+        let change = sqlx::query(sql).bind(number).bind(now).bind(case_id);
+        self.change_with_audit(change, audit).await
     }
 
     /// Records the applicant's I类借记卡 for the payment.
@@ -160,18 +139,14 @@ impl Db {
         now: i64,
         audit: &AuditEntry,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let change = sqlx::query(
             "UPDATE fund_counter_cases SET debit_bank = $1, debit_card = $2, debit_recorded_at = $3
              WHERE case_id = $4",
         )
         .bind(bank)
         .bind(number)
         .bind(now)
-        .bind(case_id)
-        .execute(&mut *tx)
-        .await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await
+        .bind(case_id);
+        self.change_with_audit(change, audit).await
     }
 }

@@ -8,51 +8,21 @@ use serde_json::{json, Value};
 use server::config::Settings;
 use server::db::Backend;
 use server::state::{AppState, Clock};
-use wallet_core::{CreditCode, ResidentId};
+
+// The codes and tokens the multi-node tests use too; the single node is Zhengzhou.
+pub use crate::support::fixtures::{
+    amr, firm, hrss, other_person as grantee, person, AMR_TOKEN as TOKEN, CRANE_TYPE,
+    HRSS_TOKEN as OTHER_TOKEN, LICENCE_TYPE,
+};
 
 pub const START: i64 = 1_790_000_000;
-pub const TOKEN: &str = "zhengzhou-amr-test-token-0001";
-pub const OTHER_TOKEN: &str = "zhengzhou-hrss-test-token-0002";
 pub const CLERK_PASSWORD: &str = "clerk-password-1";
 pub const PHONE: &str = "13800138000";
 pub const PASSWORD: &str = "correct horse battery";
 pub const CRANE_MATTER: &str = "411100-JS-0042";
 pub const OTHER_MATTER: &str = "411100-JS-0043";
 pub const GRANTEE_PHONE: &str = "13900139000";
-pub const CRANE_TYPE: &str = "11100000000013338W011";
 pub const LABOUR_TYPE: &str = "11100000000013338W055";
-
-pub fn amr() -> String {
-    CreditCode::with_check_char("11410100MB1234567")
-        .unwrap()
-        .to_string()
-}
-
-pub fn hrss() -> String {
-    CreditCode::with_check_char("11410100MB7654321")
-        .unwrap()
-        .to_string()
-}
-
-pub const LICENCE_TYPE: &str = "11100000000013338W070";
-
-pub fn firm() -> String {
-    CreditCode::with_check_char("91411100MA4567890")
-        .unwrap()
-        .to_string()
-}
-
-pub fn grantee() -> String {
-    ResidentId::with_check_digit("41110219900101002")
-        .unwrap()
-        .to_string()
-}
-
-pub fn person() -> String {
-    ResidentId::with_check_digit("41010219850312003")
-        .unwrap()
-        .to_string()
-}
 
 pub struct TestApp {
     pub base: String,
@@ -384,6 +354,17 @@ pub fn crane_request() -> Value {
         "valid_until": START + 4 * 365 * 86400,
         "fields": {"作业项目": "起重机指挥 Q1", "证书编号": "TS410100123456", "住址": "郑州市金水区某路1号"}
     })
+}
+
+/// Asserts that a reply is a refusal: this status and this problem `code`.
+#[track_caller]
+pub fn assert_refused(reply: &(u16, Value), status: u16, code: &str) {
+    let (got, body) = reply;
+    assert_eq!(
+        (*got, body["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
 }
 
 /// Runs an async test body once on SQLite and once on PostgreSQL.

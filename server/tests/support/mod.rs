@@ -1,11 +1,14 @@
 //! Scratch databases for the server's tests and benches, made and dropped one way everywhere:
 //! a fresh PostgreSQL database per test on the machine's server, or a temporary directory for
-//! SQLite. Included by `tests/api`, `tests/crash.rs`, `tests/federation_push.rs` and
-//! `benches/load.rs`. `nodes` runs a small federation of nodes in one test process.
+//! SQLite. Included by `tests/api`, `tests/crash.rs`, `tests/demo.rs`, the
+//! `tests/federation_*.rs` and both benches. `nodes` runs a small federation of nodes in one
+//! test process; `fixtures` holds what its nodes are configured with and a citizen's first
+//! steps.
 #![allow(dead_code)]
 
 use sqlx::Connection;
 
+pub mod fixtures;
 pub mod nodes;
 
 /// The machine's PostgreSQL (trust auth), as the administrative connection.

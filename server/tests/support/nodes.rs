@@ -364,6 +364,38 @@ impl Federation {
         self.send(region, reqwest::Method::GET, path, token, None)
             .await
     }
+
+    /// The actors and results of a node's audit entries with this action, oldest first.
+    pub async fn audited(&self, region: &str, action: &str) -> Vec<(String, String)> {
+        self.state(region)
+            .db
+            .audit_entries(0, 10_000)
+            .await
+            .expect("audit entries")
+            .into_iter()
+            .filter(|c| c.entry.action == action)
+            .map(|c| (c.entry.actor, c.entry.result))
+            .collect()
+    }
+}
+
+/// Runs an async test body, given the backend, once on SQLite and once on PostgreSQL (as
+/// `$name::on_sqlite` and `$name::on_postgres`), on runtimes with threads for several nodes.
+#[macro_export]
+macro_rules! federation_on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                ($body)(server::db::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_postgres() {
+                ($body)(server::db::Backend::Postgres).await
+            }
+        }
+    };
 }
 
 /// Polls `check` until it yields `Some`, for at most `within`; panics naming `what` otherwise.

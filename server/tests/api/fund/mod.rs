@@ -297,6 +297,31 @@ impl Fund {
             .await
     }
 
+    /// The reviewer (or whoever holds `token`) decides an application.
+    pub(super) async fn decide(&self, app_id: &str, token: &str, decision: Value) -> (u16, Value) {
+        self.app
+            .post(
+                &format!("/api/review/fund/applications/{app_id}/decision"),
+                Some(token),
+                &decision,
+            )
+            .await
+    }
+
+    /// An application as the fund centre's back office shows it to `token`.
+    pub(super) async fn review_view(&self, app_id: &str, token: &str) -> (u16, Value) {
+        self.app
+            .get_as(&format!("/api/review/fund/applications/{app_id}"), token)
+            .await
+    }
+
+    /// An application as the wallet shows it to `token`.
+    pub(super) async fn wallet_view(&self, app_id: &str, token: &str) -> (u16, Value) {
+        self.app
+            .get_as(&format!("/api/wallet/fund/applications/{app_id}"), token)
+            .await
+    }
+
     pub(super) async fn staff(&self, staff_id: &str, password: &str) -> String {
         let (status, body) = self
             .app

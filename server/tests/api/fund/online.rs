@@ -84,13 +84,7 @@ both_backends!(
         assert_eq!(status, 200, "{queue}");
         assert_eq!(queue[0]["id"], app_id.as_str());
         assert_eq!(queue[0]["applicant_id_masked"].as_str().unwrap().len(), 18);
-        let (status, detail) = f
-            .app
-            .get_as(
-                &format!("/api/review/fund/applications/{app_id}"),
-                &reviewer,
-            )
-            .await;
+        let (status, detail) = f.review_view(&app_id, &reviewer).await;
         assert_eq!(status, 200, "{detail}");
         assert_eq!(detail["uploads"].as_array().unwrap().len(), 3);
         let photo = f
@@ -119,18 +113,10 @@ both_backends!(
 
         // The reviewer approves; the applicant sees it.
         let (status, decided) = f
-            .app
-            .post(
-                &format!("/api/review/fund/applications/{app_id}/decision"),
-                Some(&reviewer),
-                &json!({"decision": "approve"}),
-            )
+            .decide(&app_id, &reviewer, json!({"decision": "approve"}))
             .await;
         assert_eq!(status, 200, "{decided}");
-        let (_, seen) = f
-            .app
-            .get_as(&format!("/api/wallet/fund/applications/{app_id}"), &f.liu)
-            .await;
+        let (_, seen) = f.wallet_view(&app_id, &f.liu).await;
         assert_eq!(seen["status"], "approved");
         assert_eq!(seen["status_name"], "已通过");
 
@@ -145,18 +131,9 @@ both_backends!(
             )
             .await;
         assert_eq!(status, 204, "{body}");
-        let (status, again) = f.app.post(&path, Some(&f.liu), &json!({"score": 1})).await;
-        assert_eq!(
-            (status, again["code"].as_str()),
-            (409, Some("evaluation_exists"))
-        );
-        let (_, detail) = f
-            .app
-            .get_as(
-                &format!("/api/review/fund/applications/{app_id}"),
-                &reviewer,
-            )
-            .await;
+        let again = f.app.post(&path, Some(&f.liu), &json!({"score": 1})).await;
+        assert_refused(&again, 409, "evaluation_exists");
+        let (_, detail) = f.review_view(&app_id, &reviewer).await;
         assert_eq!(detail["evaluation"]["score"], 5);
 
         // Every step is in the audit log, which still verifies.
@@ -175,16 +152,12 @@ both_backends!(
     |backend| async move {
         let f = fund(backend).await;
         // 张伟 logged in with his real name only.
-        let (status, body) = f
+        let upload = f
             .upload(&f.zhang, "invoice", "image/png", samples::png(10, 10))
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("real_person_required")),
-            "{body}"
-        );
+        assert_refused(&upload, 403, "real_person_required");
         let photos = f.photos().await;
-        let (status, body) = f
+        let applied = f
             .app
             .post(
                 "/api/wallet/fund/applications",
@@ -192,20 +165,11 @@ both_backends!(
                 &f.form(&photos),
             )
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("real_person_required")),
-            "{body}"
-        );
+        assert_refused(&applied, 403, "real_person_required");
         // And without consent the applicant with the level is refused too.
         let mut form = f.form(&photos);
         form["consent"] = json!(false);
-        let (status, body) = f.apply(&form).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("consent_required")),
-            "{body}"
-        );
+        assert_refused(&f.apply(&form).await, 400, "consent_required");
     }
 );
 
@@ -301,20 +265,12 @@ both_backends!(
         }
         let mut big = samples::jpeg(100, 100);
         big.resize(server::fund::image::MAX_BYTES + 1, 0);
-        let (status, body) = f.upload(&f.liu, "invoice", "image/jpeg", big).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (413, Some("upload_too_large")),
-            "{body}"
-        );
-        let (status, body) = f
+        let upload = f.upload(&f.liu, "invoice", "image/jpeg", big).await;
+        assert_refused(&upload, 413, "upload_too_large");
+        let upload = f
             .upload(&f.liu, "passport", "image/png", samples::png(5, 5))
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("upload_kind_invalid")),
-            "{body}"
-        );
+        assert_refused(&upload, 400, "upload_kind_invalid");
         // A photo can serve only its uploader, only as its kind, only once.
         let sun = liveness(&f.app, &login(&f.app, &SUN_LI).await).await;
         let (status, theirs) = f
@@ -323,29 +279,14 @@ both_backends!(
         assert_eq!(status, 201, "{theirs}");
         let mut photos = f.photos().await;
         photos["invoice"] = theirs["id"].clone();
-        let (status, body) = f.apply(&f.form(&photos)).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("upload_unavailable")),
-            "{body}"
-        );
+        assert_refused(&f.apply(&f.form(&photos)).await, 409, "upload_unavailable");
         let photos = f.photos().await;
         let mut swapped = photos.clone();
         swapped["invoice"] = photos["deed_tax"].clone();
-        let (status, body) = f.apply(&f.form(&swapped)).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("upload_unavailable")),
-            "{body}"
-        );
+        assert_refused(&f.apply(&f.form(&swapped)).await, 409, "upload_unavailable");
         let (status, body) = f.apply(&f.form(&photos)).await;
         assert_eq!(status, 201, "{body}");
-        let (status, body) = f.apply(&f.form(&photos)).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("upload_unavailable")),
-            "{body}"
-        );
+        assert_refused(&f.apply(&f.form(&photos)).await, 409, "upload_unavailable");
     }
 );
 
@@ -355,55 +296,35 @@ both_backends!(
         let f = fund(backend).await;
         let app_id = f.submitted().await;
         let reviewer = f.reviewer().await;
-        let path = format!("/api/review/fund/applications/{app_id}/decision");
-        let (status, body) = f
-            .app
-            .post(&path, Some(&reviewer), &json!({"decision": "reject"}))
+        let without_reason = f
+            .decide(&app_id, &reviewer, json!({"decision": "reject"}))
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("reason_required")),
-            "{body}"
-        );
-        let (status, body) = f
-            .app
-            .post(&path, Some(&reviewer), &json!({"decision": "maybe"}))
+        assert_refused(&without_reason, 400, "reason_required");
+        let unknown = f
+            .decide(&app_id, &reviewer, json!({"decision": "maybe"}))
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("decision_invalid")),
-            "{body}"
-        );
+        assert_refused(&unknown, 400, "decision_invalid");
         let reason = "购房时间已超过提取期限";
         let (status, body) = f
-            .app
-            .post(
-                &path,
-                Some(&reviewer),
-                &json!({"decision": "reject", "reason": reason}),
+            .decide(
+                &app_id,
+                &reviewer,
+                json!({"decision": "reject", "reason": reason}),
             )
             .await;
         assert_eq!(status, 200, "{body}");
         // Deciding twice — either way — is refused and changes nothing.
         for decision in ["approve", "reject"] {
-            let (status, body) = f
-                .app
-                .post(
-                    &path,
-                    Some(&reviewer),
-                    &json!({"decision": decision, "reason": "再审"}),
+            let again = f
+                .decide(
+                    &app_id,
+                    &reviewer,
+                    json!({"decision": decision, "reason": "再审"}),
                 )
                 .await;
-            assert_eq!(
-                (status, body["code"].as_str()),
-                (409, Some("decision_exists")),
-                "{body}"
-            );
+            assert_refused(&again, 409, "decision_exists");
         }
-        let (_, seen) = f
-            .app
-            .get_as(&format!("/api/wallet/fund/applications/{app_id}"), &f.liu)
-            .await;
+        let (_, seen) = f.wallet_view(&app_id, &f.liu).await;
         assert_eq!(
             (seen["status"].as_str(), seen["reason"].as_str()),
             (Some("rejected"), Some(reason))
@@ -441,20 +362,11 @@ both_backends!(
                 "{path}: {body}"
             );
         }
-        let (status, body) = f
-            .app
-            .post(
-                &format!("{review}/decision"),
-                Some(&clerk),
-                &json!({"decision": "approve"}),
-            )
+        let by_clerk = f
+            .decide(&app_id, &clerk, json!({"decision": "approve"}))
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("forbidden")),
-            "{body}"
-        );
-        let (status, body) = f
+        assert_refused(&by_clerk, 403, "forbidden");
+        let case = f
             .app
             .post(
                 "/api/counter/cases",
@@ -462,12 +374,8 @@ both_backends!(
                 &json!({"matter": HOUSING_FUND_MATTER}),
             )
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("forbidden")),
-            "{body}"
-        );
-        let (status, body) = f
+        assert_refused(&case, 403, "forbidden");
+        let applicant = f
             .app
             .post(
                 "/api/counter/cases/x/applicant",
@@ -475,26 +383,18 @@ both_backends!(
                 &json!({"resident_id": id(&LIU_YANG), "consent": true}),
             )
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("forbidden")),
-            "{body}"
-        );
+        assert_refused(&applicant, 403, "forbidden");
         // A reviewer of another department does not see the fund centre's applications.
         let other = f.staff(OTHER_REVIEWER, REVIEWER_PASSWORD).await;
-        let (status, body) = f.app.get_as(&review, &other).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (404, Some("application_not_found")),
-            "{body}"
+        assert_refused(
+            &f.review_view(&app_id, &other).await,
+            404,
+            "application_not_found",
         );
         let (_, queue) = f.app.get_as("/api/review/fund/applications", &other).await;
         assert_eq!(queue, json!([]));
         // Another citizen does not see 刘洋's application.
-        let (status, _) = f
-            .app
-            .get_as(&format!("/api/wallet/fund/applications/{app_id}"), &f.zhang)
-            .await;
+        let (status, _) = f.wallet_view(&app_id, &f.zhang).await;
         assert_eq!(status, 404);
     }
 );
