@@ -38,7 +38,10 @@ for i in "${!offsets[@]}"; do
   }
 done
 wallet="http://127.0.0.1:$((base + 410))"
-curl -sf "$wallet/" | grep -q '电子证照钱包'
+# Into a file first: `grep -q` stops reading at the first match, and curl, still writing,
+# would fail the pipeline with a write error.
+curl -sf -o "$data/index.html" "$wallet/"
+grep -q '电子证照钱包' "$data/index.html" || { echo "the wallet node did not serve the page" >&2; exit 1; }
 type=$(curl -sf -o /dev/null -w '%{content_type}' "$wallet/pkg/wallet_web_bg.wasm")
 [[ "$type" == "application/wasm" ]] || { echo "wasm served as $type" >&2; exit 1; }
 grep -q "$wallet/" "$log" || { echo "the demo did not print the wallet URL" >&2; exit 1; }
