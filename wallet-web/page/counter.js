@@ -517,11 +517,21 @@ async function caseView(desk, { id }) {
   }
 
   function renderLists() {
+    // The server's checklist (GET case: each material with the e-certificate that replaced it);
+    // a confirmation made in this tab since then counts at once, by the server's own rule: the
+    // first attached retrieval for a material an e-certificate may replace.
     const attachedFor = (m) => state.entries.find((e) => e.rec.material === m.name && e.rec.attachment);
-    const done = matter.materials.filter((m) => m.cert_type && attachedFor(m)).length;
+    const replacedBy = (m) => {
+      if (!m.cert_type) return null;
+      if (m.replaced_by) return m.replaced_by;
+      const a = attachedFor(m);
+      return a ? { retrieval_id: a.rec.retrieval_id, cert_id: a.rec.cert_id, verification_code: a.rec.attachment.verification_code } : null;
+    };
+    const list = data.materials ?? matter.materials;
+    const done = list.filter(replacedBy).length;
     materials.replaceChildren(
       h("h3", {}, "材料清单"),
-      h("ul", { class: "list counter-materials" }, matter.materials.map((m) => {
+      h("ul", { class: "list counter-materials" }, list.map((m) => {
         const f = fund?.tick(m);
         if (f) {
           return h("li", { class: f.done ? "done" : "" },
@@ -529,19 +539,23 @@ async function caseView(desk, { id }) {
             h("div", {}, h("span", { class: "counter-mat" }, m.name), " ",
               h("span", { class: `badge ${f.done ? "ok" : ""}` }, f.text)));
         }
-        const a = m.cert_type ? attachedFor(m) : null;
-        return h("li", { class: a ? "done" : "" },
-          h("span", { class: "counter-tick", "aria-hidden": "true" }, a ? "✓" : "○"),
-          h("div", {}, h("span", { class: "counter-mat" }, m.name), " ", a
-            ? [h("span", { class: "badge ok" }, "已关联电子证照"), " ",
-              h("a", { class: "small", href: archiveHref(a.rec.attachment) },
-                `核验码 ${a.rec.attachment.verification_code}`)]
+        const r = replacedBy(m);
+        return h("li", { class: r ? "done" : "" },
+          h("span", { class: "counter-tick", "aria-hidden": "true" }, r ? "✓" : "○"),
+          h("div", {}, h("span", { class: "counter-mat" }, m.name), " ", r
+            ? [h("span", { class: "badge ok" }, "已由电子证照替代"), " ",
+              h("a", { class: "small", href: archiveHref(r) }, `核验码 ${r.verification_code}`)]
             : m.cert_type
               ? h("span", { class: "badge" }, "可用电子证照，待调阅")
               : h("span", { class: "badge" }, "请收取纸质材料")));
       })),
       h("p", { class: "muted small" },
-        `电子证照已关联 ${done} / ${matter.materials.filter((m) => m.cert_type).length} 项`));
+        `电子证照已关联 ${done} / ${list.filter((m) => m.cert_type).length} 项`),
+      // replaceChildren, unlike h(), would print a null.
+      done > 0
+        ? h("p", { class: "notice ok counter-fewer", role: "status" },
+          `本事项已由电子证照替代 ${done} 项材料，比以前少交 ${done} 个材料`)
+        : "");
     history.replaceChildren(
       h("h3", {}, "本件调阅记录"),
       state.entries.length

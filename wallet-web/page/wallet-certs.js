@@ -1,10 +1,11 @@
-// 我的证照, 证照详情 (with the seal checked in this browser), 企业证照 and 用证记录. 异议 lives in
-// wallet-objections.js, loaded when first needed.
+// 我的证照, 证照详情 (with the seal checked in this browser) and 用证记录. 企业证照 lives in
+// wallet-enterprise.js and 异议 in wallet-objections.js, loaded when first needed.
 
 import { h, field, api, notice, explain, titled, fmtDate, fmtTime, now, wasm } from "/app/app.js";
 import {
-  cache, certById, certsForList, certItem, statusBadges, validity, badge, busy,
+  cache, certById, certsForList, certItem, statusBadges, validity, badge,
   trustList, usable, me, typeCodeOf, nearExpiry, unusableReason, fetchCerts, effectiveStatus,
+  maskId, typeNames,
 } from "/app/wallet-state.js";
 
 const enc = encodeURIComponent;
@@ -118,69 +119,84 @@ export async function certView({ id }) {
     h("p", { class: "small" }, h("a", { href: `#/wallet/usage?cert=${enc(c.id)}` }, "查看此证照的用证记录")));
 }
 
-/** #/wallet/enterprise?q=…: the certificates of an enterprise I represent or administer. */
-export function enterpriseView(_params, query) {
-  const q = h("input", { value: query.get("q") ?? "", autocomplete: "organization", maxlength: "100" });
-  const submit = h("button", { type: "submit", class: "primary" }, "查询");
-  const out = h("div", { "aria-live": "polite" });
-  const search = async () => {
-    const text = q.value.trim();
-    if (!text) return out.replaceChildren(notice("bad", "请输入统一社会信用代码或企业全称"));
-    // A credit code typed in lower case is still the code; a name is sent as typed.
-    const term = /^[0-9a-z]{18}$/i.test(text) ? text.toUpperCase() : text;
-    const res = await busy(submit, "正在查询…", () =>
-      api("GET", `/api/wallet/enterprise?q=${enc(term)}`, { role: "citizen" }), out);
-    if (!res) return;
-    // Keep the query in the address so 返回 from a certificate comes back to these results.
-    history.replaceState(null, "", `#/wallet/enterprise?q=${enc(text)}`);
-    for (const c of res.certificates) {
-      cache.certs.set(c.id, c);
-      cache.creditCodes.set(c.id, res.credit_code);
-    }
-    out.replaceChildren(h("div", { class: "card-inner" },
-      h("h3", {}, res.name),
-      h("p", { class: "muted small" }, "统一社会信用代码：", h("span", { class: "mono" }, res.credit_code)),
-      res.certificates.length
-        ? h("ul", { class: "list certs" }, res.certificates.map(certItem))
-        : notice("info", "该企业暂无电子证照。")));
-  };
-  const form = h("form", { novalidate: true, class: "search" },
-    field("统一社会信用代码或企业全称", q), submit);
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    search();
-  });
-  if (q.value) queueMicrotask(search);
-  return h("section", {},
-    titled("企业证照", "/"),
-    h("p", { class: "muted small" }, "企业法定代表人或企业管理员可查询企业名下的电子证照，并亮证或授权经办人使用。"),
-    form, out);
-}
-
-/** #/wallet/usage[?cert=<id>]: 用证记录. */
+/**
+ * #/wallet/usage[?cert=<id>][&holder=<id>]: 用证记录 — mine and those of the enterprises I act
+ * for, each row labelled with whose certificate it was, filtered by 本人 or one enterprise.
+ */
 export async function usageView(_params, query) {
   const only = query.get("cert");
-  const [rows] = await Promise.all([
+  const [rows, enterprises, person, catalog] = await Promise.all([
     api("GET", "/api/wallet/usage", { role: "citizen" }),
-    // Type names for the rows come from my certificates.
+    // Enterprise names label their rows; without them the rows still show, by credit code.
+    api("GET", "/api/wallet/enterprises", { role: "citizen" }).catch(() => []),
+    me(),
+    // Type names: my certificates first, the catalog for an enterprise's.
+    typeNames().catch(() => new Map()),
     cache.certs.size ? null : fetchCerts().catch(() => null),
   ]);
-  const shown = only ? rows.filter((r) => r.cert_id === only) : rows;
-  const name = (id) => cache.certs.get(id)?.type_name ?? `证照（类型代码 ${typeCodeOf(id)}）`;
+  const names = new Map(enterprises.map((e) => [e.credit_code, e.name]));
+  // Whose certificate a row used: the node says (holder_id); an older node did not, and then the
+  // certificate as this wallet knows it does. My own ID means 本人; any other holder is an
+  // enterprise, by name where I still act for it.
+  const holderOf = (r) => r.holder_id ?? cache.certs.get(r.cert_id)?.holder_id ?? null;
+  const holderKey = (r) => {
+    const id = holderOf(r);
+    return !id || maskId(id) === person.resident_id_masked ? "self" : id;
+  };
+  const holderLabel = (key) => key === "self"
+    ? "本人"
+    : names.get(key) ?? cache.certs.get(rows.find((r) => holderOf(r) === key)?.cert_id)?.enterprise_name ?? `企业（${key}）`;
+  const name = (id) => cache.certs.get(id)?.type_name ?? catalog.get(typeCodeOf(id)) ?? `证照（类型代码 ${typeCodeOf(id)}）`;
+  const base = only ? rows.filter((r) => r.cert_id === only) : rows;
+
+  // The holders present, 本人 first, then the enterprises in the order the node lists them.
+  const counts = new Map();
+  for (const r of base) counts.set(holderKey(r), (counts.get(holderKey(r)) ?? 0) + 1);
+  const keys = [...counts.keys()].sort((a, b) => (a === "self" ? -1 : b === "self" ? 1 : 0));
+  const list = h("div", { "aria-live": "polite" });
+  const draw = (key) => {
+    const shown = key ? base.filter((r) => holderKey(r) === key) : base;
+    list.replaceChildren(shown.length
+      ? h("ul", { class: "list" }, shown.map((r) => usageItem(r, holderKey(r))))
+      : notice("info", "暂无用证记录。"));
+  };
+  const usageItem = (r, key) => h("li", {},
+    h("div", { class: "cert-head" }, h("strong", {}, name(r.cert_id)), " ",
+      key === "self" ? badge("本人证照") : badge("企业证照", "ok"), " ",
+      r.grant_id ? badge("经授权代为出示", "warn") : badge(key === "self" ? "本人出示" : "法定代表人或管理员出示")),
+    h("dl", { class: "kv small" },
+      h("dt", {}, key === "self" ? "持证人" : "持证企业"), h("dd", {}, holderLabel(key)),
+      h("dt", {}, "时间"), h("dd", {}, fmtTime(r.at)),
+      h("dt", {}, "办理事项"), h("dd", {},
+        r.matter_name ?? "",
+        h("span", { class: "sub-line mono" }, r.matter_name ? `事项编码 ${r.matter}` : r.matter)),
+      h("dt", {}, "窗口"), h("dd", {}, r.counter),
+      h("dt", {}, "经办人"), h("dd", {}, r.clerk)));
+
+  // The filter appears once there is more than one holder to tell apart.
+  let picked = query.get("holder");
+  if (picked !== "self" && !counts.has(picked)) picked = "";
+  const filter = keys.length > 1 || (keys.length === 1 && keys[0] !== "self")
+    ? h("select", {},
+      h("option", { value: "" }, `全部（${base.length}）`),
+      keys.map((k) => h("option", { value: k }, `${holderLabel(k)}（${counts.get(k)}）`)))
+    : null;
+  if (filter) {
+    filter.value = picked;
+    filter.addEventListener("change", () => {
+      // Kept in the address, so a reload or 返回 shows the same selection.
+      const qs = new URLSearchParams();
+      if (only) qs.set("cert", only);
+      if (filter.value) qs.set("holder", filter.value);
+      history.replaceState(null, "", `#/wallet/usage${qs.size ? `?${qs}` : ""}`);
+      draw(filter.value);
+    });
+  }
+  draw(filter ? picked : "");
   return h("section", {},
     titled("用证记录", "/"),
-    h("p", { class: "muted small" }, "您的证照每一次被调阅都记录在这里：时间、事项、窗口和经办人。如有不认可的记录，请拨打12345反映。"),
+    h("p", { class: "muted small" }, "您的证照和您所代表企业的证照，每一次被调阅都记录在这里：时间、事项、窗口和经办人。如有不认可的记录，请拨打12345反映。"),
     only ? h("p", { class: "small" }, `仅显示：${name(only)}。`, h("a", { href: "#/wallet/usage" }, "查看全部")) : null,
-    shown.length
-      ? h("ul", { class: "list" }, shown.map((r) => h("li", {},
-        h("div", { class: "cert-head" }, h("strong", {}, name(r.cert_id)), " ",
-          r.grant_id ? badge("经授权代为出示", "warn") : badge("本人出示")),
-        h("dl", { class: "kv small" },
-          h("dt", {}, "时间"), h("dd", {}, fmtTime(r.at)),
-          h("dt", {}, "办理事项"), h("dd", {},
-            r.matter_name ?? "",
-            h("span", { class: "sub-line mono" }, r.matter_name ? `事项编码 ${r.matter}` : r.matter)),
-          h("dt", {}, "窗口"), h("dd", {}, r.counter),
-          h("dt", {}, "经办人"), h("dd", {}, r.clerk)))))
-      : notice("info", "暂无用证记录。"));
+    filter ? field("按持证主体筛选", filter) : null,
+    list);
 }

@@ -10,7 +10,7 @@ import {
   ensureDevice, busy, badge, leaveTo, keyReady,
 } from "/app/wallet-state.js";
 import {
-  certsView, certView, enterpriseView, usageView,
+  certsView, certView, usageView,
 } from "/app/wallet-certs.js";
 
 /** A view from a module loaded when first needed (prefetched after the first view). */
@@ -123,7 +123,7 @@ route("/wallet/show-grant/:id", authed(later(SHOW, "showGrantView")));
 route("/wallet/grant/:id", authed(later(GRANTS, "grantView")));
 route("/wallet/grants", authed(later(GRANTS, "grantsView")));
 route("/wallet/received", authed(later(GRANTS, "receivedView")));
-route("/wallet/enterprise", authed(enterpriseView));
+route("/wallet/enterprise", authed(later("/app/wallet-enterprise.js", "enterpriseView")));
 route("/wallet/usage", authed(usageView));
 route("/wallet/object/:id", authed(later("/app/wallet-objections.js", "objectView")));
 route("/wallet/objections", authed(later("/app/wallet-objections.js", "objectionsView")));
