@@ -11,11 +11,13 @@ pub mod cases;
 pub mod catalog;
 pub mod certificates;
 pub mod departments;
+pub mod disclosure;
 pub mod federation;
 pub mod grants;
 pub mod index;
 pub mod objections;
 pub mod outbox;
+pub mod rate_limit;
 pub mod sharing;
 
 use std::str::FromStr;

@@ -4,6 +4,7 @@
 mod audit;
 mod counter;
 mod devices;
+mod disclosure;
 mod federation;
 mod grants;
 mod health;
@@ -239,6 +240,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/public/disclosures",
+        who: "anyone (rate-limited per client)",
+        what: "社会公示: disclosable enterprise certificates (排污许可证) by part of the name, status as of now",
+    },
+    Route {
+        method: "GET",
         path: "/api/counter/matters",
         who: "clerk",
         what: "matters and their materials",
@@ -296,6 +303,12 @@ pub const ROUTES: &[Route] = &[
         path: "/federation/v1/push",
         who: "node below (service token)",
         what: "pushed certificate metadata and status changes, signed envelope; acks event ids",
+    },
+    Route {
+        method: "POST",
+        path: "/federation/v1/disclosure",
+        who: "node above (service token)",
+        what: "public state of certificates held here, for a search at the province; signed answer",
     },
     Route {
         method: "GET",
@@ -368,6 +381,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(objections::decide),
         )
         .route("/api/matters", get(matters::directory))
+        .route("/api/public/disclosures", get(disclosure::search))
         .route("/api/counter/matters", get(counter::matters))
         .route("/api/counter/cases", post(counter::open_case))
         .route("/api/counter/cases/{id}", get(records::case))
@@ -386,6 +400,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         )
         .route("/api/archive/{code}", get(records::archive))
         .route("/federation/v1/retrieve", post(hop::retrieve))
+        .route("/federation/v1/disclosure", post(disclosure::answer))
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))
         .route("/metrics", get(crate::metrics::expose))
