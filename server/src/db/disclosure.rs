@@ -41,34 +41,53 @@ fn placeholders(first: usize, n: usize) -> String {
 /// The listing a certificate's metadata calls for: its name and folded name, or `None` when it
 /// must not be listed.
 fn listing(m: &CertMeta) -> Option<(String, String)> {
-    let listed = m.holder_kind == "enterprise"
-        && m.disclosable.is_some()
-        && !matches!(m.status.as_str(), "superseded");
+    let listed =
+        m.holder_kind == "enterprise" && m.disclosable.is_some() && m.status != "superseded";
     let name = m.enterprise_name.as_ref().filter(|_| listed)?;
     let norm = normalise(name);
     (norm.chars().count() >= 2).then(|| (name.clone(), norm))
 }
 
+/// A certificate's row in the listing: id, type, name, folded name, start.
+type ListedRow = (i64, String, String, String, i64);
+
+async fn listed_row(
+    conn: &mut AnyConnection,
+    cert_id: &str,
+) -> Result<Option<ListedRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, type_code, name, norm, valid_from FROM disclosure_names WHERE cert_id = $1",
+    )
+    .bind(cert_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("type_code")?,
+            r.try_get("name")?,
+            r.try_get("norm")?,
+            r.try_get("valid_from")?,
+        ))
+    })
+    .transpose()
+}
+
 /// Lists, re-lists or unlists one certificate after a change, inside the caller's transaction.
 pub async fn record(conn: &mut AnyConnection, m: &CertMeta) -> Result<(), sqlx::Error> {
     let wanted = listing(m);
-    let existing = sqlx::query(
-        "SELECT id, type_code, name, norm, valid_from FROM disclosure_names WHERE cert_id = $1",
-    )
-    .bind(&m.cert_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let existing = existing
-        .map(|r| -> Result<_, sqlx::Error> {
-            Ok((
-                r.try_get::<i64, _>("id")?,
-                r.try_get::<String, _>("type_code")?,
-                r.try_get::<String, _>("name")?,
-                r.try_get::<String, _>("norm")?,
-                r.try_get::<i64, _>("valid_from")?,
-            ))
-        })
-        .transpose()?;
+    let mut existing = listed_row(conn, &m.cert_id).await?;
+    let same_words = |e: &Option<ListedRow>| match (e, &wanted) {
+        (None, None) => true,
+        (Some((_, _, _, norm, _)), Some((_, new_norm))) => norm == new_norm,
+        _ => false,
+    };
+    if !same_words(&existing) {
+        // The bigram counts change: queue behind other writers, then look again, since one of
+        // them may have just listed this certificate (two processes listing old rows at once).
+        take_head(conn).await?;
+        existing = listed_row(conn, &m.cert_id).await?;
+    }
     match (existing, wanted) {
         (None, None) => Ok(()),
         (Some((id, type_code, name, norm, from)), Some((new_name, new_norm)))
@@ -90,7 +109,6 @@ pub async fn record(conn: &mut AnyConnection, m: &CertMeta) -> Result<(), sqlx::
             Ok(())
         }
         (existing, wanted) => {
-            take_head(conn).await?;
             if let Some((id, _, _, norm, _)) = existing {
                 unlist(conn, id, &norm).await?;
             }
@@ -284,9 +302,27 @@ impl Db {
         ids: &[String],
         now: i64,
     ) -> Result<Vec<CertMeta>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut conn = self.pool.acquire().await?;
-        let mut out = Vec::with_capacity(ids.len());
+        // One look for which are held here at all: at a province most matches are not.
+        let sql = format!(
+            "SELECT id FROM certificates WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
         for id in ids {
+            q = q.bind(id);
+        }
+        let held: BTreeSet<String> = q
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(held.len());
+        for id in ids.iter().filter(|id| held.contains(*id)) {
             if let Some(d) = describe(&mut conn, id, now).await? {
                 if listing(&d.meta).is_some() {
                     out.push(d.meta);
