@@ -57,5 +57,6 @@ step "benchmarks (smoke: each runs once)"
 cargo test --locked -p wallet-core --bench core
 cargo test --locked -p server --bench load -- --smoke
 cargo test --locked -p server --bench hops -- --smoke
+cargo test --locked -p server --bench disclosure -- --smoke
 
 step "all tests passed"

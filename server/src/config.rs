@@ -188,6 +188,8 @@ struct RawSettings {
     peers: Vec<RawPeer>,
     #[serde(default)]
     demo_seed: bool,
+    #[serde(default)]
+    public: crate::disclosure::client::RawPublicSettings,
 }
 
 /// Validated settings of one node.
@@ -216,6 +218,8 @@ pub struct Settings {
     /// Seed the demo federation's synthetic people, certificates and sharing-platform records
     /// for this node's region at start (`demo::seed`); refused in production mode.
     pub demo_seed: bool,
+    /// The public search (社会公示): per-client limit, trusted gateways (`[public]`).
+    pub public: crate::disclosure::client::PublicSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -414,6 +418,7 @@ impl Settings {
             }
         }
         let peers = validate_peers(&raw.peers, region)?;
+        let public = crate::disclosure::client::PublicSettings::from_raw(raw.public)?;
         let name = if raw.name.is_empty() {
             format!("{region} 电子证照系统")
         } else {
@@ -437,6 +442,7 @@ impl Settings {
             liveness: raw.liveness,
             peers,
             demo_seed: raw.demo_seed,
+            public,
         })
     }
 }

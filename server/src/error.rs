@@ -47,6 +47,9 @@ pub enum ApiError {
         title: &'static str,
         detail: String,
     },
+    /// Too many requests from one client; `retry_after` seconds until its window ends.
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: i64 },
     #[error("request took too long")]
     Timeout,
     /// A tier on the path failed: unreachable, too slow, or its answer did not verify. The
@@ -119,6 +122,11 @@ impl ApiError {
                 title,
                 ..
             } => (*status, code, title),
+            ApiError::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "查询过于频繁，请稍后再试",
+            ),
             ApiError::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "request_timeout",
@@ -179,11 +187,17 @@ impl IntoResponse for ApiError {
             detail: detail.as_deref(),
         };
         let json = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             json,
         )
-            .into_response()
+            .into_response();
+        if let ApiError::RateLimited { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after.max(1).into());
+        }
+        response
     }
 }

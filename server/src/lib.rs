@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod disclosure;
 pub mod error;
 pub mod extract;
 pub mod federation;
@@ -113,6 +114,8 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         })
         .await?;
     }
+    // Disclosable certificates stored before the public listing existed are listed once.
+    db.backfill_disclosures(clock.now()).await?;
     let node_key = settings.node_key.clone();
     // Settings validation has already refused demo providers in production mode.
     let (sms, liveness): (Arc<dyn SmsSender>, Arc<dyn Liveness>) =

@@ -93,7 +93,7 @@ async fn run(settings: Settings, static_root: Option<PathBuf>) {
         listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         }),
-        app,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await

@@ -343,7 +343,7 @@ impl Db {
 }
 
 /// Records a service token's id inside the caller's transaction; false when seen before.
-async fn record_token(
+pub(super) async fn record_token(
     conn: &mut sqlx::AnyConnection,
     jti: &str,
     issuer: &str,

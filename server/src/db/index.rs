@@ -147,7 +147,7 @@ pub struct Described {
     pub holder_region: RegionCode,
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<IndexedCert, sqlx::Error> {
+pub(super) fn from_row(r: &sqlx::any::AnyRow) -> Result<IndexedCert, sqlx::Error> {
     let disclosable: Option<String> = r.try_get("disclosable")?;
     let disclosable = disclosable
         .map(|d| serde_json::from_str(&d))
@@ -224,6 +224,9 @@ pub async fn apply(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    if n == 1 {
+        super::disclosure::record(conn, m).await?;
+    }
     Ok(n == 1)
 }
 

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalog;
 pub mod certificates;
 pub mod departments;
+pub mod disclosure;
 pub mod enterprises;
 pub mod federation;
 pub mod fund;
@@ -24,6 +25,7 @@ pub mod objection_outbox;
 pub mod objections;
 pub mod outbox;
 pub mod presentations;
+pub mod rate_limit;
 pub mod received_objections;
 pub mod sharing;
 

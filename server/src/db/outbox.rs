@@ -94,6 +94,7 @@ pub async fn enqueue(
         return Ok(());
     };
     let meta = described.meta;
+    super::disclosure::record(conn, &meta).await?;
     let seq: i64 = sqlx::query("UPDATE outbox_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
         .fetch_one(&mut *conn)
         .await?

@@ -315,7 +315,7 @@ pub async fn spawn(
                 listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 }),
-                app,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|stop| *stop).await;

@@ -104,6 +104,9 @@ async fn run(p: Pusher) {
             if let Err(e) = p.db.forget_service_tokens(now - 60).await {
                 tracing::warn!(error = %e, "forgetting expired service-token ids failed");
             }
+            if let Err(e) = p.db.forget_rate_windows(now - 120).await {
+                tracing::warn!(error = %e, "forgetting past rate-limit windows failed");
+            }
         }
         if let Err(e) = p.db.enqueue_expiries(now, CLAIM).await {
             tracing::warn!(error = %e, "outbox: queueing expiries failed");

@@ -4,6 +4,7 @@
 mod audit;
 mod counter;
 mod devices;
+mod disclosure;
 mod enterprise;
 mod federation;
 mod fund_counter;
@@ -283,6 +284,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/public/disclosures",
+        who: "anyone (rate-limited per client)",
+        what: "社会公示: disclosable enterprise certificates (排污许可证) by part of the name, status as of now",
+    },
+    Route {
+        method: "GET",
         path: "/api/counter/matters",
         who: "clerk",
         what: "matters and their materials",
@@ -458,6 +465,12 @@ pub const ROUTES: &[Route] = &[
         what: "a wallet province's signed request for a holder's own copy of a certificate held here (relayed towards its owner)",
     },
     Route {
+        method: "POST",
+        path: "/federation/v1/disclosure",
+        who: "node above (service token)",
+        what: "public state of certificates held here, for a search at the province; signed answer",
+    },
+    Route {
         method: "GET",
         path: "/metrics",
         who: "operators",
@@ -546,6 +559,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
             post(objection_decisions::reject),
         )
         .route("/api/matters", get(matters::directory))
+        .route("/api/public/disclosures", get(disclosure::search))
         .route("/api/counter/matters", get(counter::matters))
         .route("/api/counter/cases", post(counter::open_case))
         .route("/api/counter/cases/{id}", get(records::case))
@@ -604,6 +618,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .route("/federation/v1/fetch", post(fund_peer::fetch))
         .route("/federation/v1/fund/messages", post(fund_peer::messages))
         .route("/federation/v1/retrieve", post(hop::retrieve))
+        .route("/federation/v1/disclosure", post(disclosure::answer))
         .route("/federation/{*rest}", axum::routing::any(not_found))
         .route("/federation/v1/push", post(federation::push))
         .route("/federation/v1/holder-copy", post(federation::holder_copy))

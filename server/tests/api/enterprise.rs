@@ -68,7 +68,7 @@ struct Firm {
 }
 
 async fn firm_world(backend: server::db::Backend) -> Firm {
-    let app = spawn_with(backend, with_licence_matter).await;
+    let app = spawn_made(backend, with_licence_matter).await;
     let (status, issued) = app
         .post(
             "/api/issuer/certificates",

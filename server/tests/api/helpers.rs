@@ -175,8 +175,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 /// A node of either backend with settings of the test's own making (`make` gets the URL).
-pub async fn spawn_with(backend: Backend, make: fn(&str) -> Settings) -> TestApp {
-    spawn_configured(TestDb::new(backend).await, make).await
+pub async fn spawn_made(backend: Backend, make: fn(&str) -> Settings) -> TestApp {
+    spawn_configured(TestDb::new(backend).await, make, |_| {}).await
 }
 
 /// Another server process of the same node on the same database (as several processes behind
@@ -194,19 +194,41 @@ pub async fn spawn_second(first: &TestApp) -> TestApp {
 }
 
 async fn spawn_on(db: TestDb) -> TestApp {
-    spawn_configured(db, settings).await
+    spawn_configured(db, settings, |_| {}).await
 }
 
-async fn spawn_configured(db: TestDb, make: fn(&str) -> Settings) -> TestApp {
+/// `spawn_app` with settings changed first (more departments, types, `[public]` …).
+pub async fn spawn_with(backend: Backend, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_configured(TestDb::new(backend).await, settings, customise).await
+}
+
+/// Another process of `first`'s node, on the same database, with the same changed settings.
+pub async fn spawn_second_with(first: &TestApp, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb {
+        url: first._db.url.clone(),
+        pg_name: None,
+        _dir: None,
+    };
+    let app = spawn_configured(db, settings, customise).await;
+    app.time
+        .store(first.time.load(Ordering::SeqCst), Ordering::SeqCst);
+    app
+}
+
+async fn spawn_configured(
+    db: TestDb,
+    make: fn(&str) -> Settings,
+    customise: impl FnOnce(&mut Settings),
+) -> TestApp {
     let time = Arc::new(AtomicI64::new(START));
     let t = time.clone();
-    let state = server::start(
-        make(&db.url),
-        Clock::from_fn(move || t.load(Ordering::SeqCst)),
-    )
-    .await
-    .unwrap();
-    let app = server::routes::router(state.clone(), None);
+    let mut settings = make(&db.url);
+    customise(&mut settings);
+    let state = server::start(settings, Clock::from_fn(move || t.load(Ordering::SeqCst)))
+        .await
+        .unwrap();
+    let app = server::routes::router(state.clone(), None)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -231,7 +231,8 @@ impl Federation {
         let state = server::start(settings, self.clock())
             .await
             .expect("node start");
-        let app = server::routes::router(state.clone(), None);
+        let app = server::routes::router(state.clone(), None)
+            .into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

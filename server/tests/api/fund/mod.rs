@@ -149,7 +149,7 @@ pub(super) struct Fund {
 }
 
 pub(super) async fn fund(backend: server::db::Backend) -> Fund {
-    let app = spawn_with(backend, province).await;
+    let app = spawn_made(backend, province).await;
     // The departments issue 刘洋's home and both spouses' marriage certificates.
     let mut issued = std::collections::BTreeMap::new();
     for c in server::demo::issued::certificates(START).unwrap() {
