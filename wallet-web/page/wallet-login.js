@@ -145,7 +145,8 @@ export function loginView(_params, query) {
     h("p", { class: "muted small" }, "使用实名注册的手机号或身份证号登录电子证照钱包。"),
     h("div", { class: "tabs", role: "group", "aria-label": "登录方式" }, tabSms, tabPw),
     smsForm, pwForm, out, status,
-    h("p", { class: "small" }, "还没有账号？", h("a", { href: "#/register" }, "注册")));
+    h("p", { class: "small" }, "还没有账号？", h("a", { href: "#/register" }, "注册")),
+    h("p", { class: "small" }, "查询企业公示的证照信息无需登录：", h("a", { href: "#/public" }, "证照公示查询")));
   return { node, leave: otp.stop };
 }
 

@@ -88,7 +88,8 @@ async function homeView() {
       h("a", { href: "#/wallet/enterprise" }, "企业证照"),
       h("a", { href: "#/wallet/usage" }, "用证记录"),
       h("a", { href: "#/wallet/objections" }, "我的异议"),
-      h("a", { href: "#/wallet/fund" }, "公积金提取")),
+      h("a", { href: "#/wallet/fund" }, "公积金提取"),
+      h("a", { href: "#/public" }, "证照公示查询")),
     h("section", {},
       h("h3", {}, "账号与安全"),
       deviceLine,
@@ -134,6 +135,8 @@ route("/wallet/liveness", authed(later(LOGIN, "livenessView")));
 route("/wallet/fund", authed(later(FUND, "fundListView")));
 route("/wallet/fund/new", authed(later(FUND, "fundNewView")));
 route("/wallet/fund/:id", authed(later(FUND, "fundView")));
+// 证照公示查询 is public: anyone may search without logging in, so it is not authed().
+route("/public", later("/app/wallet-public.js", "publicView"));
 
 start().finally(() => {
   warmUp();
