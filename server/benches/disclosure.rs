@@ -638,7 +638,7 @@ async fn time_index(fed: &Federation, qs: &[(Kind, String)]) -> Vec<Duration> {
 
 /// The database steps of one search, each timed alone in the order the search takes them.
 const STEPS: [&str; 6] = [
-    "province: count the client's search (rate limit, one commit)",
+    "province: count the client's search (rate limit, soft commit)",
     "province: listing query (bigram counts, candidates)",
     "province: which of the best ten are held here",
     "province: index entries of the best ten",
@@ -708,11 +708,31 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// `fdatasync` after overwriting 100 bytes, `n` times, in a scratch directory on the same disk
+/// as the databases: the floor under every commit a search makes, as the disk is right now.
+fn time_fsync(n: usize) -> Vec<Duration> {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = support::scratch_dir("ecert_disclosure_sync");
+    let mut f = std::fs::File::create(dir.join("probe")).unwrap();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let t0 = Instant::now();
+        f.write_all(&[7u8; 100]).unwrap();
+        f.sync_data().unwrap();
+        out.push(t0.elapsed());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    out.sort_unstable();
+    out
+}
+
 #[derive(Debug)]
 struct Level {
     stored: i64,
     /// Load average before and after the timed requests.
     load: (String, String),
+    fsync: Vec<Duration>,
     http: Timed,
     index: Vec<Duration>,
     steps: Vec<Vec<Duration>>,
@@ -729,6 +749,7 @@ async fn measure(
     time_http(fed, client, &warm).await;
     time_index(fed, &warm).await;
     let qs = queries(stored, plan.requests, seed);
+    let fsync = time_fsync(200);
     let before = load_average();
     let mut http = time_http(fed, client, &qs).await;
     let load = (before, load_average());
@@ -748,6 +769,7 @@ async fn measure(
     Level {
         stored,
         load,
+        fsync,
         http,
         index,
         steps,
@@ -802,14 +824,14 @@ fn print_report(r: &Report, plan: Plan) -> bool {
     let name = backend_name(r.backend, &r.version);
     println!("\n### {name}\n");
     println!(
-        "| permits stored | requests | p50 ms | p99 ms | max ms | answered | too broad | results shown (from Luohe) | listing query alone p50 / p99 ms | load average before → after |"
+        "| permits stored | requests | p50 ms | p99 ms | max ms | answered | too broad | results shown (from Luohe) | listing query alone p50 / p99 ms | fdatasync p50 / p99 ms | load average before → after |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut failed = false;
     for l in [&r.small, &r.large] {
         let h = &l.http;
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} / {} | {} → {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} / {} | {} / {} | {} → {} |",
             thousands(l.stored),
             h.all.len(),
             p(&h.all, 50.0),
@@ -821,6 +843,8 @@ fn print_report(r: &Report, plan: Plan) -> bool {
             h.from_owner,
             p(&l.index, 50.0),
             p(&l.index, 99.0),
+            p(&l.fsync, 50.0),
+            p(&l.fsync, 99.0),
             l.load.0,
             l.load.1,
         );

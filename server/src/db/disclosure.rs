@@ -208,8 +208,6 @@ async fn count_grams(
 fn listed_from(r: &sqlx::any::AnyRow) -> Result<Listed, sqlx::Error> {
     Ok(Listed {
         cert_id: r.try_get("cert_id")?,
-        type_code: r.try_get("type_code")?,
-        name: r.try_get("name")?,
         norm: r.try_get("norm")?,
         valid_from: r.try_get("valid_from")?,
     })
@@ -258,7 +256,7 @@ impl Db {
                 .collect();
             (
                 format!(
-                    "SELECT d.cert_id, d.type_code, d.name, d.norm, d.valid_from
+                    "SELECT d.cert_id, d.norm, d.valid_from
                      FROM disclosure_fts JOIN disclosure_names d ON d.id = disclosure_fts.rowid
                      WHERE disclosure_fts MATCH $1 AND instr(d.norm, $2) > 0{of_type} LIMIT $3"
                 ),
@@ -267,7 +265,7 @@ impl Db {
         } else {
             (
                 format!(
-                    "SELECT d.cert_id, d.type_code, d.name, d.norm, d.valid_from
+                    "SELECT d.cert_id, d.norm, d.valid_from
                      FROM disclosure_names d
                      WHERE disclosure_bigrams(d.norm) @> string_to_array($1, ' ')
                        AND strpos(d.norm, $2) > 0{of_type} LIMIT $3"

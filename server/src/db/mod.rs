@@ -57,6 +57,11 @@ pub struct Db {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Group commit of retrieval hops (`federation::HopWriter`).
     pub hop_writer: Arc<federation::HopWriter>,
+    /// SQLite: one connection that commits without waiting for the disk (`synchronous =
+    /// NORMAL`), for soft state such as rate-limit counters, which may lose their last
+    /// increments in a crash but must not make every anonymous request wait for an fsync.
+    /// (PostgreSQL turns `synchronous_commit` off for such a transaction instead.)
+    pub soft: Option<AnyPool>,
 }
 
 impl Db {
@@ -103,11 +108,30 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
+        let soft = match backend {
+            Backend::Sqlite if !url.contains(":memory:") => Some(
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .idle_timeout(Duration::from_secs(30))
+                    .acquire_timeout(Duration::from_secs(5))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(AnyConnectOptions::from_str(&url)?)
+                    .await?,
+            ),
+            _ => None,
+        };
         Ok(Db {
             pool,
             backend,
             outbox_wake: Arc::default(),
             hop_writer: Arc::default(),
+            soft,
         })
     }
 }

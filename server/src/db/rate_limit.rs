@@ -3,26 +3,36 @@
 
 use sqlx::Row;
 
-use super::Db;
+use super::{Backend, Db};
+
+const HIT: &str = "INSERT INTO rate_windows (bucket, window_start, hits) VALUES ($1, $2, 1)
+     ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1
+     RETURNING hits";
 
 impl Db {
     /// Counts one hit of `bucket` in the window starting at `window_start`; returns the hits in
-    /// that window so far, this one included.
+    /// that window so far, this one included. The count is soft state: it is committed without
+    /// waiting for the disk (a crash may forget the last few hits).
     pub async fn hit_rate_window(
         &self,
         bucket: &str,
         window_start: i64,
     ) -> Result<i64, sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO rate_windows (bucket, window_start, hits) VALUES ($1, $2, 1)
-             ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1
-             RETURNING hits",
-        )
-        .bind(bucket)
-        .bind(window_start)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)
+        let hit = sqlx::query(HIT).bind(bucket).bind(window_start);
+        let row = match (&self.soft, self.backend) {
+            (Some(soft), _) => hit.fetch_one(soft).await?,
+            (None, Backend::Postgres) => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+                let row = hit.fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row
+            }
+            (None, Backend::Sqlite) => hit.fetch_one(&self.pool).await?,
+        };
+        row.try_get(0)
     }
 
     /// Forgets windows that started before `before`; returns how many.

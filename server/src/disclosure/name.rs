@@ -146,8 +146,7 @@ pub fn plan(query: &BTreeSet<String>, counts: &[(String, i64)]) -> Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub cert_id: String,
-    pub type_code: String,
-    pub name: String,
+    /// The enterprise's name, folded.
     pub norm: String,
     pub valid_from: i64,
 }
@@ -181,8 +180,6 @@ mod tests {
     fn listed(id: &str, name: &str, from: i64) -> Listed {
         Listed {
             cert_id: id.into(),
-            type_code: "T".into(),
-            name: name.into(),
             norm: normalise(name),
             valid_from: from,
         }
