@@ -58,5 +58,6 @@ cargo test --locked -p wallet-core --bench core
 cargo test --locked -p server --bench load -- --smoke
 cargo test --locked -p server --bench hops -- --smoke
 cargo test --locked -p server --bench disclosure -- --smoke
+cargo test --locked -p server --bench sustained -- --smoke
 
 step "all tests passed"

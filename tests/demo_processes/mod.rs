@@ -129,6 +129,11 @@ impl Demo {
         self.procs.remove(region);
     }
 
+    /// The operating system's process id of a running node (for memory readings).
+    pub fn pid(&self, region: &str) -> Option<u32> {
+        self.procs.get(region).map(|p| p.child.id())
+    }
+
     pub fn url(&self, region: &str) -> String {
         format!("http://{}", self.settings[region].listen)
     }
