@@ -42,6 +42,10 @@ wallet="http://127.0.0.1:$((base + 410))"
 # would fail the pipeline with a write error.
 curl -sf -o "$data/index.html" "$wallet/"
 grep -q '电子证照钱包' "$data/index.html" || { echo "the wallet node did not serve the page" >&2; exit 1; }
+# The page runs only its own scripts and cannot be framed (server/src/routes/page.rs).
+curl -sf -D "$data/headers" -o /dev/null "$wallet/"
+grep -qi "^content-security-policy: .*script-src 'self' 'wasm-unsafe-eval' 'sha256-.*frame-ancestors 'none'" "$data/headers" ||
+  { echo "the page came without its content security policy" >&2; cat "$data/headers" >&2; exit 1; }
 type=$(curl -sf -o /dev/null -w '%{content_type}' "$wallet/pkg/wallet_web_bg.wasm")
 [[ "$type" == "application/wasm" ]] || { echo "wasm served as $type" >&2; exit 1; }
 grep -q "$wallet/" "$log" || { echo "the demo did not print the wallet URL" >&2; exit 1; }

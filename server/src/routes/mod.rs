@@ -21,6 +21,7 @@ pub(crate) mod objection_decisions;
 mod objection_messages;
 pub(crate) mod objections;
 mod openapi;
+mod page;
 mod records;
 mod session;
 pub mod trust;
@@ -31,7 +32,6 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -638,20 +638,9 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     match static_root {
-        Some(root) => api.merge(page(&root)),
+        Some(root) => api.merge(page::router(&root)),
         None => api,
     }
-}
-
-/// The page: `index.html` at every path the API does not claim (its views are hash routes),
-/// the view modules from `wallet-web/page/` at `/app/`, and the WebAssembly build at `/pkg/`.
-/// Compressed on the way out: the wallet's whole transfer has to fit a phone on 3G.
-fn page(root: &std::path::Path) -> Router {
-    Router::new()
-        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
-        .nest_service("/app", ServeDir::new(root.join("wallet-web/page")))
-        .fallback_service(ServeFile::new(root.join("index.html")))
-        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// Ends any request that runs past `REQUEST_TIMEOUT` with a problem response. The work in
