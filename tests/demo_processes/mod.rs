@@ -4,6 +4,8 @@
 //! the directory removed with the federation.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -124,9 +126,35 @@ impl Demo {
         }
     }
 
-    /// Kills a node's process.
+    /// Kills a node's process (SIGKILL: nothing is flushed or finished on the way out).
     pub fn stop(&mut self, region: &str) {
         self.procs.remove(region);
+    }
+
+    /// Puts a fault-injecting proxy in front of `target` for each of `callers`: their
+    /// configuration files name the proxy as `target`'s URL. A node reads its configuration at
+    /// start, so the callers must not be running yet.
+    pub async fn proxy(&mut self, target: &str, callers: &[&str]) -> proxy::Proxy {
+        let proxy = proxy::Proxy::start(self.settings[target].listen).await;
+        let direct = format!("\"{}\"", self.url(target));
+        for caller in callers {
+            assert!(
+                !self.procs.contains_key(*caller),
+                "{caller} is running: route it through the proxy before starting it"
+            );
+            let path = self.dir.join(format!("{caller}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(&direct), "{caller} does not call {target}");
+            let routed = text.replace(&direct, &format!("\"{}\"", proxy.url()));
+            std::fs::write(&path, routed).unwrap();
+            let settings = self.settings.get_mut(*caller).unwrap();
+            for peer in &mut settings.peers {
+                if peer.region.to_string() == target {
+                    peer.url = proxy.url();
+                }
+            }
+        }
+        proxy
     }
 
     pub fn url(&self, region: &str) -> String {
@@ -299,12 +327,21 @@ pub fn now() -> i64 {
 }
 
 /// Polls `check` (about every 200 ms, for at most 30 s) until it yields `Some`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    eventually_within(what, Duration::from_secs(30), check).await
+}
+
+/// Polls `check` (about every 200 ms, for at most `limit`) until it yields `Some`.
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = check().await {
             return v;
