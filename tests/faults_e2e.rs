@@ -617,7 +617,12 @@ async fn a_partition_between_province_and_city_is_named_at_the_counter_and_both_
     let case = demo.open_case(LUOHE, &clerk, CRANE_MATTER).await;
     let text = show(&holder_key, Subject::Certificate(cert_id.clone()));
     let answer = timed_scan(&demo, &clerk, &case, &text).await;
-    assert_tier_error(&answer, 503, "tier_unreachable", &[zhengzhou.clone()]);
+    assert_tier_error(
+        &answer,
+        503,
+        "tier_unreachable",
+        std::slice::from_ref(&zhengzhou),
+    );
     let (_, hops) =
         nothing_half_written(&demo, &case, "tier_unreachable", &text, &[HENAN, ZHENGZHOU]).await;
     assert_eq!(hops, [Hop::Whole("tier_unreachable".into()), Hop::Nothing]);
