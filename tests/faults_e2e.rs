@@ -266,12 +266,14 @@ async fn nothing_half_written(
     (correlation, hops)
 }
 
-/// Every node's audit chain verifies.
+/// Every node's audit chain verifies, and no node process panicked on the way.
 async fn chains_verify(demo: &Demo, regions: &[&str]) {
     for region in regions {
         let db = demo.db(region).await;
         assert!(db.verify_audit_chain().await.unwrap().is_ok(), "{region}");
         db.pool.close().await;
+        let log = demo.log(region);
+        assert!(!log.contains("panicked"), "{region}:\n{log}");
     }
 }
 

@@ -99,7 +99,12 @@ impl Demo {
 
     /// Starts a node's process and waits until it answers `/healthz`.
     pub async fn start(&mut self, region: &str) {
-        let log = std::fs::File::create(self.dir.join(format!("{region}.log"))).unwrap();
+        // Appended to, so that a restarted node's log keeps what it wrote before it was killed.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{region}.log")))
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["run", "--config"])
             .arg(self.dir.join(format!("{region}.toml")))
@@ -155,6 +160,11 @@ impl Demo {
             }
         }
         proxy
+    }
+
+    /// What a node's processes have written to stderr so far (their logs, at `warn`).
+    pub fn log(&self, region: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{region}.log"))).unwrap_or_default()
     }
 
     pub fn url(&self, region: &str) -> String {
