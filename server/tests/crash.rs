@@ -1,8 +1,11 @@
 //! Crash safety: the node runs as a real process, is killed with SIGKILL in the middle of a
-//! stream of certificate issues, grant creations and counter retrievals, and is restarted on
-//! the same configuration. Every write the node acknowledged (a complete 201 reply reached the
-//! client) must still be there, every stored change must have its audit entry, and the audit
-//! hash chain must verify. Five kill–restart rounds per backend, on SQLite and on PostgreSQL.
+//! stream of certificate issues, grant creations, revocations and counter retrievals, and is
+//! restarted on the same configuration. Every write the node acknowledged (a complete reply
+//! reached the client) must still be there, every stored change must have its audit entry, and
+//! the audit hash chain must verify. No retrieval may succeed for a grant whose revocation was
+//! acknowledged before the scan was sent (timed at the client), and every code whose scan was
+//! answered stays spent: scanned again after the restart it is refused as a replay. Five
+//! kill–restart rounds per backend, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -19,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
+use server::db::audit::hex_sha256;
 use server::db::{Backend, Db};
 use sqlx::Row;
 use wallet_core::grant::GrantTerms;
@@ -41,6 +45,8 @@ const ROUNDS: usize = 5;
 const GRANT_WRITERS: usize = 1;
 const RETRIEVERS: usize = 3;
 const ISSUERS: usize = 1;
+/// Writers that race a revocation against a scan of the same grant.
+const RACERS: usize = 2;
 /// The kill comes after this many acknowledged writes in the round, plus up to as many again
 /// (random), so the crash point moves from run to run.
 const MIN_ACKED_BEFORE_KILL: usize = 30;
@@ -324,10 +330,30 @@ struct Ledger {
     cases: Vec<String>,
     /// (retrieval id, grant id, case id)
     retrievals: Vec<(String, String, String)>,
+    /// Acknowledged revocations: (grant id, when the reply arrived).
+    revocations: Vec<(String, Instant)>,
+    /// Acknowledged retrievals of grants raced by a revocation: (retrieval id, grant id, when
+    /// the scan was sent).
+    raced: Vec<(String, String, Instant)>,
+    /// Scans of raced grants refused because the revocation came first: (grant id, when the
+    /// scan was sent).
+    refused_as_revoked: Vec<(String, Instant)>,
+    /// Every code whose scan was answered (served or refused), with its grant: its nonce is
+    /// spent. `raced` marks a grant without use limit, whose code a second scan refuses as a
+    /// replay (or as revoked) rather than for the spent limit.
+    codes: Vec<Code>,
     /// Requests that got no complete reply (in flight at the kill, or sent to a dead node).
     unacknowledged: usize,
     /// Complete replies other than the expected success: must not happen.
     unexpected: Vec<String>,
+}
+
+/// A code whose scan the node answered.
+#[derive(Debug, Clone)]
+struct Code {
+    text: String,
+    grant: String,
+    raced: bool,
 }
 
 /// What the writers share during one round.
@@ -379,7 +405,11 @@ impl Stream {
                 .map_err(|e| e.to_string())?;
             let status = r.status().as_u16();
             let text = r.text().await.map_err(|e| e.to_string())?;
-            let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            let value: Value = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).map_err(|e| e.to_string())?
+            };
             Ok((status, value))
         }
         .await;
@@ -462,8 +492,8 @@ impl Stream {
     }
 
     /// The grantee shows a fresh code for the grant; the clerk scans it for the case.
-    async fn retrieve(&self, case: &str, grant: &str) -> Option<String> {
-        let text = Presentation::sign(
+    fn code(&self, grant: &str) -> String {
+        Presentation::sign(
             &self.grantee_key,
             RegionCode::new(410100).unwrap(),
             Subject::Grant(grant.parse().unwrap()),
@@ -471,7 +501,11 @@ impl Stream {
             120,
         )
         .unwrap()
-        .encode_text();
+        .encode_text()
+    }
+
+    async fn retrieve(&self, case: &str, grant: &str) -> Option<String> {
+        let text = self.code(grant);
         let reply = self
             .write(
                 "retrieval",
@@ -484,9 +518,86 @@ impl Stream {
         assert_eq!(reply["grant_id"], grant);
         self.acknowledge(|l| {
             l.retrievals
-                .push((id.clone(), grant.to_owned(), case.to_owned()))
+                .push((id.clone(), grant.to_owned(), case.to_owned()));
+            l.codes.push(Code {
+                text,
+                grant: grant.to_owned(),
+                raced: false,
+            });
         });
         Some(id)
+    }
+
+    /// The holder revokes a grant; `true` when the node acknowledged it.
+    async fn revoke(&self, grant: &str) -> bool {
+        let path = format!("/api/wallet/grants/{grant}/revoke");
+        match self.post(&path, &self.holder_token, &json!({})).await {
+            Ok((204, _)) => {
+                let at = Instant::now();
+                self.acknowledge(|l| l.revocations.push((grant.to_owned(), at)));
+                true
+            }
+            Ok((status, v)) => {
+                self.ledger
+                    .lock()
+                    .unwrap()
+                    .unexpected
+                    .push(format!("revocation: {status} {v}"));
+                false
+            }
+            Err(_) => {
+                self.ledger.lock().unwrap().unacknowledged += 1;
+                false
+            }
+        }
+    }
+
+    /// A scan of a grant that may be revoked meanwhile: served, or refused because the
+    /// revocation came first (`grant_revoked` when the check saw it, `grant_use_limit_reached`
+    /// when it committed between the check and the retrieval's own commit).
+    async fn raced_retrieve(&self, case: &str, grant: &str) {
+        let text = self.code(grant);
+        let path = format!("/api/counter/cases/{case}/retrievals");
+        let sent = Instant::now();
+        let code = Code {
+            text: text.clone(),
+            grant: grant.to_owned(),
+            raced: true,
+        };
+        match self
+            .post(&path, &self.clerk_token, &json!({"text": text}))
+            .await
+        {
+            Ok((201, reply)) => {
+                let id = reply["retrieval_id"].as_str().unwrap().to_owned();
+                assert_eq!(reply["grant_id"], grant);
+                self.acknowledge(|l| {
+                    l.retrievals
+                        .push((id.clone(), grant.to_owned(), case.to_owned()));
+                    l.raced.push((id, grant.to_owned(), sent));
+                    l.codes.push(code);
+                });
+            }
+            Ok((400, reply))
+                if reply["code"] == "grant_revoked"
+                    || reply["code"] == "grant_use_limit_reached" =>
+            {
+                self.acknowledge(|l| {
+                    l.refused_as_revoked.push((grant.to_owned(), sent));
+                    l.codes.push(code);
+                });
+            }
+            Ok((status, v)) => {
+                self.ledger
+                    .lock()
+                    .unwrap()
+                    .unexpected
+                    .push(format!("raced retrieval: {status} {v}"));
+            }
+            Err(_) => {
+                self.ledger.lock().unwrap().unacknowledged += 1;
+            }
+        }
     }
 
     async fn issue(&self) -> Option<String> {
@@ -541,6 +652,45 @@ async fn retriever(s: Arc<Stream>) {
             }
             if s.retrieve(&case, &grant).await.is_none() {
                 break;
+            }
+            scans += 1;
+        }
+    }
+}
+
+/// Grants without use limit, each scanned once: a third revoked before the scan is sent (it
+/// must be refused), a third revoked while the scan is under way (a few milliseconds of random
+/// delay on each side decide who is first), a third not revoked (after the restart its code
+/// must be refused as a replay).
+async fn revocation_racer(s: Arc<Stream>) {
+    while !s.stopped() {
+        let Some(case) = s.open_case().await else {
+            continue;
+        };
+        let mut scans = 0;
+        while scans < 6 && !s.stopped() {
+            let Some(grant) = s.create_grant(MatterScope::All, None).await else {
+                break;
+            };
+            let [a, b, c] = random_bytes::<3>();
+            match c % 3 {
+                0 => {
+                    if s.revoke(&grant).await {
+                        s.raced_retrieve(&case, &grant).await;
+                    }
+                }
+                1 => {
+                    let revoke = async {
+                        tokio::time::sleep(Duration::from_micros(u64::from(a) * 40)).await;
+                        s.revoke(&grant).await;
+                    };
+                    let scan = async {
+                        tokio::time::sleep(Duration::from_micros(u64::from(b) * 40)).await;
+                        s.raced_retrieve(&case, &grant).await;
+                    };
+                    tokio::join!(revoke, scan);
+                }
+                _ => s.raced_retrieve(&case, &grant).await,
             }
             scans += 1;
         }
@@ -783,9 +933,126 @@ async fn check_after_restart(label: &str, api: &Api, url: &str, holder_token: &s
         off, 0,
         "grants whose use count disagrees with their retrievals"
     );
+    // Revocations: every acknowledged one is stored, each with its audit entry.
+    let revoked = ids(&db, "SELECT id FROM grants WHERE revoked_at IS NOT NULL").await;
+    let lost = missing(l.revocations.iter().map(|(g, _)| g), &revoked);
+    assert!(lost.is_empty(), "acknowledged revocations lost: {lost:?}");
+    let audited = count(
+        &db,
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'revoke_grant'",
+    )
+    .await;
+    assert_eq!(
+        revoked.len() as i64,
+        audited,
+        "revoked grants vs. their audit entries"
+    );
+    let unaudited = count(
+        &db,
+        "SELECT COUNT(*) FROM grants g WHERE g.revoked_at IS NOT NULL AND NOT EXISTS
+           (SELECT 1 FROM audit_log a WHERE a.subject = g.id AND a.action = 'revoke_grant')",
+    )
+    .await;
+    assert_eq!(unaudited, 0, "revocations without their audit entry");
+
+    // Every code whose scan was answered, served or refused, has its nonce spent.
+    let spent = ids(&db, "SELECT nonce FROM nonces").await;
+    let unspent: Vec<&str> = l
+        .codes
+        .iter()
+        .filter(|c| !spent.contains(&nonce_of(&c.text)))
+        .map(|c| c.grant.as_str())
+        .collect();
+    assert!(
+        unspent.is_empty(),
+        "answered codes whose nonce is no longer spent (by grant): {unspent:?}"
+    );
+
     // Every entry of the log is in the chain the node verified.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, entries);
     db.pool.close().await;
+}
+
+/// The hash under which the node stores a code's nonce.
+fn nonce_of(text: &str) -> String {
+    hex_sha256(&Presentation::decode_text(text).unwrap().nonce)
+}
+
+/// No retrieval was served for a grant whose revocation had been acknowledged before the scan
+/// was sent; returns how many scans were sent after their grant's acknowledged revocation
+/// (all refused), to show the race reached that side.
+fn no_retrieval_after_its_revocation(label: &str, l: &Ledger) -> usize {
+    let revoked_at = |grant: &str| {
+        l.revocations
+            .iter()
+            .find(|(g, _)| g == grant)
+            .map(|(_, at)| *at)
+    };
+    for (retrieval, grant, sent) in &l.raced {
+        if let Some(revoked) = revoked_at(grant) {
+            assert!(
+                *sent < revoked,
+                "{label}: retrieval {retrieval} of grant {grant} was served though the grant's \
+                 revocation had been acknowledged {:?} before the scan was sent",
+                sent.duration_since(revoked)
+            );
+        }
+    }
+    l.refused_as_revoked
+        .iter()
+        .filter(|(grant, sent)| revoked_at(grant).is_some_and(|r| r < *sent))
+        .count()
+}
+
+/// After the restart, the raced codes answered in this round are scanned again: each is
+/// refused — as revoked if its grant is revoked, else as a replay, its nonce spent before the
+/// kill. Returns how many were scanned again.
+async fn answered_codes_stay_spent(
+    label: &str,
+    api: &Api,
+    url: &str,
+    clerk_token: &str,
+    codes: &[Code],
+) -> usize {
+    let db = Db::connect(url).await.unwrap();
+    let revoked = ids(&db, "SELECT id FROM grants WHERE revoked_at IS NOT NULL").await;
+    db.pool.close().await;
+    let (status, opened) = api
+        .post(
+            "/api/counter/cases",
+            Some(clerk_token),
+            &json!({"matter": CRANE_MATTER}),
+        )
+        .await;
+    assert_eq!(status, 201, "{opened}");
+    let case = opened["case"]["id"].as_str().unwrap();
+    let mut scanned = 0;
+    for c in codes.iter().filter(|c| c.raced) {
+        // A code past its expiry is refused for that before its nonce is looked at.
+        if Presentation::decode_text(&c.text).unwrap().expires_at <= now() + 5 {
+            continue;
+        }
+        let (status, refused) = api
+            .post(
+                &format!("/api/counter/cases/{case}/retrievals"),
+                Some(clerk_token),
+                &json!({"text": c.text}),
+            )
+            .await;
+        let expected = if revoked.contains(&c.grant) {
+            "grant_revoked"
+        } else {
+            "presentation_replayed"
+        };
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (400, Some(expected)),
+            "{label}: a code of grant {} scanned again after the restart: {refused}",
+            c.grant
+        );
+        scanned += 1;
+    }
+    scanned
 }
 
 async fn acknowledged_writes_survive_kills(backend: Backend) {
@@ -831,6 +1098,7 @@ async fn acknowledged_writes_survive_kills(backend: Backend) {
     }));
 
     for round in 1..=ROUNDS {
+        let codes_before = ledger.lock().unwrap().codes.len();
         let stream = Arc::new(Stream::new(&base, &people, &ledger));
         let mut writers = Vec::new();
         for _ in 0..GRANT_WRITERS {
@@ -841,6 +1109,9 @@ async fn acknowledged_writes_survive_kills(backend: Backend) {
         }
         for _ in 0..ISSUERS {
             writers.push(tokio::spawn(issuer(stream.clone())));
+        }
+        for _ in 0..RACERS {
+            writers.push(tokio::spawn(revocation_racer(stream.clone())));
         }
 
         // Kill once enough writes are acknowledged, at a moment when requests are in flight.
@@ -870,18 +1141,24 @@ async fn acknowledged_writes_survive_kills(backend: Backend) {
         let snapshot = ledger.lock().unwrap().clone();
         assert!(
             snapshot.unexpected.is_empty(),
-            "replies other than 201 before the kill: {:?}",
+            "unexpected replies before the kill: {:?}",
             snapshot.unexpected
         );
+        let label = format!("{backend:?} round {round}");
+        let after_revocation = no_retrieval_after_its_revocation(&label, &snapshot);
         eprintln!(
-            "{backend:?} round {round}: killed after {} acknowledged writes with {in_flight_at_kill} \
-             requests in flight; in all {} certificates, {} grants, {} cases, {} retrievals \
-             acknowledged, {} requests unacknowledged",
+            "{label}: killed after {} acknowledged writes with {in_flight_at_kill} \
+             requests in flight; in all {} certificates, {} grants, {} revocations, {} cases, \
+             {} retrievals ({} of raced grants) acknowledged, {} raced scans refused as revoked \
+             ({after_revocation} sent after the revocation's reply), {} requests unacknowledged",
             stream.acked.load(Ordering::SeqCst),
             snapshot.certificates.len(),
             snapshot.grants.len(),
+            snapshot.revocations.len(),
             snapshot.cases.len(),
             snapshot.retrievals.len(),
+            snapshot.raced.len(),
+            snapshot.refused_as_revoked.len(),
             snapshot.unacknowledged,
         );
 
@@ -889,14 +1166,18 @@ async fn acknowledged_writes_survive_kills(backend: Backend) {
         node = Node::start(&storage, &mut config).await;
         base = config.base();
         let api = Api::new(&base);
-        check_after_restart(
-            &format!("{backend:?} round {round}"),
+        check_after_restart(&label, &api, &storage.url, &people.holder_token, &snapshot).await;
+        let rescanned = answered_codes_stay_spent(
+            &label,
             &api,
             &storage.url,
-            &people.holder_token,
-            &snapshot,
+            &people.clerk_token,
+            &snapshot.codes[codes_before..],
         )
         .await;
+        eprintln!(
+            "{label}: {rescanned} answered codes scanned again after the restart, all refused"
+        );
 
         // The restarted node goes on working, and its writes chain onto the old log.
         let after = Stream::new(&base, &people, &ledger);

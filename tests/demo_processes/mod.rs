@@ -4,6 +4,8 @@
 //! the directory removed with the federation.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -97,7 +99,12 @@ impl Demo {
 
     /// Starts a node's process and waits until it answers `/healthz`.
     pub async fn start(&mut self, region: &str) {
-        let log = std::fs::File::create(self.dir.join(format!("{region}.log"))).unwrap();
+        // Appended to, so that a restarted node's log keeps what it wrote before it was killed.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{region}.log")))
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["run", "--config"])
             .arg(self.dir.join(format!("{region}.toml")))
@@ -124,7 +131,7 @@ impl Demo {
         }
     }
 
-    /// Kills a node's process.
+    /// Kills a node's process (SIGKILL: nothing is flushed or finished on the way out).
     pub fn stop(&mut self, region: &str) {
         self.procs.remove(region);
     }
@@ -132,6 +139,37 @@ impl Demo {
     /// The operating system's process id of a running node (for memory readings).
     pub fn pid(&self, region: &str) -> Option<u32> {
         self.procs.get(region).map(|p| p.child.id())
+    }
+
+    /// Puts a fault-injecting proxy in front of `target` for each of `callers`: their
+    /// configuration files name the proxy as `target`'s URL. A node reads its configuration at
+    /// start, so the callers must not be running yet.
+    pub async fn proxy(&mut self, target: &str, callers: &[&str]) -> proxy::Proxy {
+        let proxy = proxy::Proxy::start(self.settings[target].listen).await;
+        let direct = format!("\"{}\"", self.url(target));
+        for caller in callers {
+            assert!(
+                !self.procs.contains_key(*caller),
+                "{caller} is running: route it through the proxy before starting it"
+            );
+            let path = self.dir.join(format!("{caller}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(&direct), "{caller} does not call {target}");
+            let routed = text.replace(&direct, &format!("\"{}\"", proxy.url()));
+            std::fs::write(&path, routed).unwrap();
+            let settings = self.settings.get_mut(*caller).unwrap();
+            for peer in &mut settings.peers {
+                if peer.region.to_string() == target {
+                    peer.url = proxy.url();
+                }
+            }
+        }
+        proxy
+    }
+
+    /// What a node's processes have written to stderr so far (their logs, at `warn`).
+    pub fn log(&self, region: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{region}.log"))).unwrap_or_default()
     }
 
     pub fn url(&self, region: &str) -> String {
@@ -304,12 +342,21 @@ pub fn now() -> i64 {
 }
 
 /// Polls `check` (about every 200 ms, for at most 30 s) until it yields `Some`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    eventually_within(what, Duration::from_secs(30), check).await
+}
+
+/// Polls `check` (about every 200 ms, for at most `limit`) until it yields `Some`.
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = check().await {
             return v;
