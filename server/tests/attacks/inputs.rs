@@ -154,7 +154,7 @@ fn cases(w: &World, case_id: &str) -> Vec<Case> {
     ]
 }
 
-fn token<'a>(w: &'a World, caller: Caller) -> Option<&'a str> {
+fn token(w: &World, caller: Caller) -> Option<&str> {
     match caller {
         Caller::Anyone => None,
         Caller::Citizen => Some(&w.holder_token),

@@ -16,7 +16,6 @@ mod roles;
 mod sessions;
 mod uploads;
 
-#[allow(dead_code, unused_imports)]
 #[path = "../api/counter_world.rs"]
 mod counter_world;
 #[allow(dead_code, unused_imports)]
