@@ -324,3 +324,35 @@ both_backends!(
         ledger::assert_changed(&before, &ledger::read(&app.state.db).await, &[]);
     }
 );
+
+both_backends!(
+    concurrent_guesses_at_two_processes_of_the_node_cannot_pass_the_account_limit,
+    |backend| async move {
+        let app = spawn_with(backend, behind_gateway).await;
+        let second = spawn_second_with(&app, behind_gateway).await;
+        app.register_citizen().await;
+        // Twenty wrong passwords at once, half at each process, each from its own address:
+        // each attempt takes its count before the password is checked, so exactly ten are
+        // checked and ten refused, however they interleave.
+        let mut attempts = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let base = if i % 2 == 0 { &app.base } else { &second.base };
+            let request = app
+                .client
+                .post(format!("{base}/api/wallet/login"))
+                .header("x-forwarded-for", format!("203.0.113.{i}"))
+                .json(&json!({"resident_id": person(), "password": format!("guess-{i}")}));
+            attempts.spawn(async move {
+                let reply: Value = request.send().await.unwrap().json().await.unwrap();
+                reply["code"].as_str().unwrap().to_owned()
+            });
+        }
+        let mut codes = attempts.join_all().await;
+        codes.sort();
+        let mut expected = vec!["login_failed".to_owned(); 10];
+        expected.extend(vec!["rate_limited".to_owned(); 10]);
+        assert_eq!(codes, expected);
+        let right = json!({"resident_id": person(), "password": PASSWORD});
+        assert_limited(&post_from(&second, "198.51.100.1", "/api/wallet/login", &right).await);
+    }
+);
