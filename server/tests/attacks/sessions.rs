@@ -110,9 +110,7 @@ both_backends!(an_expired_session_token_is_refused, |backend| async move {
     let genuine = access(&tokens);
     app.advance(15 * 60);
     refused_everywhere(&app, &genuine).await;
-    // Re-signed by the node with a later expiry it never issued: the claims are the node's
-    // own, but only the node's key can make them, so this is the node's key at work; a token
-    // whose expiry was edited without re-signing fails the signature.
+    // The expiry pushed back in the claims, the node's signature kept.
     let mut claims = claims_of(&genuine);
     claims.exp += 3600;
     let parts: Vec<&str> = genuine.split('.').collect();
