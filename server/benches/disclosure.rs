@@ -657,7 +657,10 @@ async fn time_steps(fed: &Federation, qs: &[(Kind, String)]) -> Vec<Vec<Duration
             out[k].push(lap.elapsed());
             lap = Instant::now();
         };
-        province.hit_rate_window("search:bench", 0).await.unwrap();
+        province
+            .hit_rate_window("search:bench", 0, server::disclosure::client::WINDOW)
+            .await
+            .unwrap();
         step(0, &mut out);
         let found = match province.disclosure_candidates(&q, None, 200).await.unwrap() {
             Candidates::Found(found) => found,

@@ -190,6 +190,8 @@ struct RawSettings {
     demo_seed: bool,
     #[serde(default)]
     public: crate::disclosure::client::RawPublicSettings,
+    #[serde(default)]
+    login: crate::auth::throttle::RawLoginSettings,
 }
 
 /// Validated settings of one node.
@@ -220,6 +222,8 @@ pub struct Settings {
     pub demo_seed: bool,
     /// The public search (社会公示): per-client limit, trusted gateways (`[public]`).
     pub public: crate::disclosure::client::PublicSettings,
+    /// Brute-force limits on logins and one-time codes (`[login]`).
+    pub login: crate::auth::throttle::LoginSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -419,6 +423,7 @@ impl Settings {
         }
         let peers = validate_peers(&raw.peers, region)?;
         let public = crate::disclosure::client::PublicSettings::from_raw(raw.public)?;
+        let login = crate::auth::throttle::LoginSettings::from_raw(raw.login)?;
         let name = if raw.name.is_empty() {
             format!("{region} 电子证照系统")
         } else {
@@ -443,6 +448,7 @@ impl Settings {
             peers,
             demo_seed: raw.demo_seed,
             public,
+            login,
         })
     }
 }

@@ -24,6 +24,23 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        // PostgreSQL cannot store U+0000 in text: such a string is refused here, as input,
+        // rather than failing as a server error when it reaches the database.
+        let headers = req.headers().clone();
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::bad("invalid_json", "提交的数据格式错误", r.body_text())
+                }
+            })?;
+        if escapes_nul(&bytes) {
+            return Err(nul_refused());
+        }
+        let mut req = Request::new(axum::body::Body::from(bytes));
+        *req.headers_mut() = headers;
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge),
@@ -39,6 +56,45 @@ where
             )),
         }
     }
+}
+
+fn nul_refused() -> ApiError {
+    ApiError::bad(
+        "text_nul_character",
+        "提交的内容含有无效字符",
+        "U+0000 is not accepted in any text",
+    )
+}
+
+/// Whether JSON text carries the escape `\u0000` (JSON can carry U+0000 no other way). An
+/// escaped backslash before `u0000` is text, not the escape.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(&b"0000"[..]) {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Refuses a path or query that carries U+0000 (`%00`) before any handler reads it, for the
+/// same reason as `ApiJson`.
+pub async fn refuse_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri();
+    if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
+        return nul_refused().into_response();
+    }
+    next.run(req).await
 }
 
 /// A department's business system, authenticated by its bearer token.
@@ -65,5 +121,19 @@ impl FromRequestParts<AppState> for IssuerAuth {
             .await?
             .map(IssuerAuth)
             .ok_or(ApiError::Unauthenticated("unknown department token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes_nul;
+
+    #[test]
+    fn only_the_nul_escape_counts_as_nul() {
+        assert!(escapes_nul(br#"{"a":"x\u0000y"}"#));
+        assert!(!escapes_nul(br#"{"a":"x\\u0000y"}"#));
+        assert!(escapes_nul(br#"{"a":"x\\\u0000y"}"#));
+        assert!(escapes_nul(br#"{"a":"\u00001"}"#));
+        assert!(!escapes_nul(br#"{"a":"\u0001"}"#));
     }
 }

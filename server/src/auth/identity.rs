@@ -39,7 +39,12 @@ async fn claims(parts: &Parts, state: &AppState, kind: &str) -> Result<Claims, A
     )
     .map_err(|e| match e {
         TokenError::Expired => ApiError::Unauthenticated("session token expired"),
-        TokenError::Invalid => ApiError::Unauthenticated("session token invalid"),
+        TokenError::Invalid => {
+            // A forged or foreign token: logged, not audited (it reached no data, and an
+            // anonymous caller must not be able to grow the hash-chained log).
+            tracing::warn!(path = %parts.uri.path(), "session token refused: invalid");
+            ApiError::Unauthenticated("session token invalid")
+        }
     })?;
     if claims.kind != kind {
         return Err(ApiError::Forbidden(

@@ -7,6 +7,7 @@
 pub mod identity;
 pub mod providers;
 pub mod secrets;
+pub mod throttle;
 pub mod tokens;
 
 pub use identity::{Citizen, Staff};

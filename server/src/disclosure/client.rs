@@ -191,11 +191,16 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 
 /// The bucket a client's searches count in: the IPv4 address, or the IPv6 /64.
 pub fn bucket_of(client: IpAddr) -> String {
+    format!("search:{}", address_of(client))
+}
+
+/// A client as every per-client limit counts it: the IPv4 address, or the IPv6 /64.
+pub fn address_of(client: IpAddr) -> String {
     match canonical(client) {
-        IpAddr::V4(v4) => format!("search:{v4}"),
+        IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("search:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
 }
@@ -232,7 +237,9 @@ impl FromRequestParts<AppState> for PublicClient {
 pub async fn admit(s: &AppState, client: &PublicClient) -> Result<(), ApiError> {
     let now = s.clock.now();
     let window_start = now.div_euclid(WINDOW) * WINDOW;
-    let hits = s.db.hit_rate_window(&client.bucket, window_start).await?;
+    let hits =
+        s.db.hit_rate_window(&client.bucket, window_start, WINDOW)
+            .await?;
     if hits > s.settings.public.searches_per_minute {
         return Err(ApiError::RateLimited {
             retry_after: (window_start + WINDOW - now).max(1),

@@ -635,6 +635,7 @@ pub fn router(state: AppState, static_root: Option<PathBuf>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     match static_root {

@@ -11,6 +11,7 @@ use crate::auth::providers::mask_phone;
 use crate::auth::secrets::{
     hash_password, otp_hash, random_string, six_digits, token_hash, verify_password,
 };
+use crate::auth::throttle::{self, ClientAddress, Kind};
 use crate::auth::tokens::{self, Claims, ACCESS_TTL, SESSION_TTL};
 use crate::auth::{Citizen, Staff};
 use crate::db::accounts::{Account, OtpCheck, SessionRow};
@@ -58,9 +59,11 @@ pub struct OtpSent {
     pub demo: bool,
 }
 
-/// Sends a one-time code to a phone, at most once a minute per phone and purpose.
+/// Sends a one-time code to a phone, at most once a minute per phone and purpose, and within
+/// the node's hourly limits per phone and per client (`[login]`).
 pub async fn send_otp(
     State(s): State<AppState>,
+    client: ClientAddress,
     ApiJson(req): ApiJson<OtpRequest>,
 ) -> Result<(StatusCode, Json<OtpSent>), ApiError> {
     check_phone(&req.phone)?;
@@ -71,6 +74,7 @@ pub async fn send_otp(
             "register or login",
         ));
     }
+    throttle::admit_code(&s, &req.phone, &client).await?;
     let code = six_digits().map_err(ApiError::internal)?;
     let now = s.clock.now();
     let stored =
@@ -193,9 +197,11 @@ pub struct RegisterRequest {
 }
 
 /// 实名注册: the name and resident ID must match the population registry, and the phone must
-/// receive the code; the account is bound to that phone.
+/// receive the code; the account is bound to that phone. Both checks count against the
+/// phone's and the client's limits, so neither the registry nor the code can be probed.
 pub async fn register(
     State(s): State<AppState>,
+    client: ClientAddress,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Tokens>), ApiError> {
     let id: ResidentId = req.resident_id.trim().parse().map_err(rule)?;
@@ -210,14 +216,18 @@ pub async fn register(
             ));
         }
     }
-    if !s.db.resident_matches(id.as_str(), name).await? {
-        return Err(ApiError::bad(
-            "real_name_mismatch",
-            "姓名与身份证号码不匹配",
-            "",
-        ));
-    }
-    check_code(&s, &req.phone, "register", &req.code).await?;
+    let checks = async {
+        if !s.db.resident_matches(id.as_str(), name).await? {
+            return Err(ApiError::bad(
+                "real_name_mismatch",
+                "姓名与身份证号码不匹配",
+                "",
+            ));
+        }
+        check_code(&s, &req.phone, "register", &req.code).await
+    };
+    let account = throttle::phone_account(&req.phone);
+    throttle::guarded(&s, Kind::Register, &account, &client, checks).await?;
     let password_hash = req
         .password
         .as_deref()
@@ -252,29 +262,40 @@ pub struct LoginRequest {
     pub code: Option<String>,
 }
 
-/// Login with resident ID and password, or with the bound phone and a one-time code.
+/// Login with resident ID and password, or with the bound phone and a one-time code. Failed
+/// attempts count per account (the resident ID, or the phone) and per client; over either
+/// limit the node refuses without checking the secret (`rate_limited`).
 pub async fn login(
     State(s): State<AppState>,
+    client: ClientAddress,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>, ApiError> {
     let refused = || ApiError::bad("login_failed", "账号或密码错误", "");
     let account = match (&req.resident_id, &req.password, &req.phone, &req.code) {
         (Some(id), Some(password), None, None) => {
-            let account = s.db.account(id.trim()).await?;
-            // Hash anyway when there is no account, so timing does not reveal who has one.
-            let hash = account
-                .as_ref()
-                .and_then(|a| a.password_hash.clone())
-                .unwrap_or_else(|| DUMMY_HASH.into());
-            if !verify_password(password, &hash) || account.is_none() {
-                return Err(refused());
-            }
-            account.ok_or_else(refused)?
+            let check = async {
+                let account = s.db.account(id.trim()).await?;
+                // Hash anyway when there is no account, so timing does not reveal who has one.
+                let hash = account
+                    .as_ref()
+                    .and_then(|a| a.password_hash.clone())
+                    .unwrap_or_else(|| DUMMY_HASH.into());
+                if !verify_password(password, &hash) || account.is_none() {
+                    return Err(refused());
+                }
+                account.ok_or_else(refused)
+            };
+            let key = throttle::resident_account(id);
+            throttle::guarded(&s, Kind::CitizenPassword, &key, &client, check).await?
         }
         (None, None, Some(phone), Some(code)) => {
             check_phone(phone)?;
-            check_code(&s, phone, "login", code).await?;
-            s.db.account_by_phone(phone).await?.ok_or_else(refused)?
+            let check = async {
+                check_code(&s, phone, "login", code).await?;
+                s.db.account_by_phone(phone).await?.ok_or_else(refused)
+            };
+            let key = throttle::phone_account(phone);
+            throttle::guarded(&s, Kind::CitizenCode, &key, &client, check).await?
         }
         _ => {
             return Err(ApiError::bad(
@@ -385,22 +406,27 @@ pub struct StaffLogin {
     pub password: String,
 }
 
-/// Counter clerks and reviewers log in with their staff id and password.
+/// Counter clerks and reviewers log in with their staff id and password, within the same
+/// limits as citizens (per staff id and per client).
 pub async fn staff_login(
     State(s): State<AppState>,
+    client: ClientAddress,
     ApiJson(req): ApiJson<StaffLogin>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let staff = s.db.staff(req.id.trim()).await?;
-    let hash = staff
-        .as_ref()
-        .map(|st| st.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.into());
-    match staff {
-        Some(st) if verify_password(&req.password, &hash) => {
-            Ok(Json(open_session(&s, &st.id, "staff", &st.role).await?))
+    let check = async {
+        let staff = s.db.staff(req.id.trim()).await?;
+        let hash = staff
+            .as_ref()
+            .map(|st| st.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.into());
+        match staff {
+            Some(st) if verify_password(&req.password, &hash) => Ok(st),
+            _ => Err(ApiError::bad("login_failed", "账号或密码错误", "")),
         }
-        _ => Err(ApiError::bad("login_failed", "账号或密码错误", "")),
-    }
+    };
+    let key = throttle::staff_account(&req.id);
+    let st = throttle::guarded(&s, Kind::StaffPassword, &key, &client, check).await?;
+    Ok(Json(open_session(&s, &st.id, "staff", &st.role).await?))
 }
 
 #[derive(Debug, Serialize)]

@@ -1,128 +1,12 @@
 //! Scenario 1 on one node, following the notice's steps: the holder grants, the grantee shows
 //! the code, the counter retrieves, the applicant confirms, the case is archived and finished.
 
-use reqwest::Method;
 use serde_json::{json, Value};
-use wallet_core::grant::GrantTerms;
-use wallet_core::{
-    CertId, DeviceKey, GrantId, Grantee, Holder, MatterScope, Presentation, RegionCode,
-    SealedCertificate, Subject, TrustList,
-};
+use wallet_core::{DeviceKey, MatterScope, SealedCertificate, Subject, TrustList};
 
 use crate::both_backends;
+use crate::counter_world::*;
 use crate::helpers::*;
-
-/// Everyone in the scenario, on one node.
-struct World {
-    app: TestApp,
-    holder_token: String,
-    holder_key: DeviceKey,
-    grantee_token: String,
-    grantee_key: DeviceKey,
-    cert_id: CertId,
-    clerk: String,
-}
-
-async fn world(backend: server::db::Backend) -> World {
-    let app = spawn_app(backend).await;
-    let cert_id: CertId = app.issue_crane_certificate().await["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let (holder_token, holder_key) = app.citizen_with_device(&person(), "张三", PHONE).await;
-    let (grantee_token, grantee_key) = app
-        .citizen_with_device(&grantee(), "李四", GRANTEE_PHONE)
-        .await;
-    let clerk = app.clerk_login().await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    World {
-        app,
-        holder_token,
-        holder_key,
-        grantee_token,
-        grantee_key,
-        cert_id,
-        clerk,
-    }
-}
-
-impl World {
-    fn terms(&self, matters: MatterScope, use_limit: Option<u32>) -> GrantTerms {
-        GrantTerms {
-            id: GrantId::generate().unwrap(),
-            cert_id: self.cert_id.clone(),
-            holder: Holder::Person(person().parse().unwrap()),
-            grantee: Grantee {
-                resident_id: grantee().parse().unwrap(),
-                name: "李四".into(),
-                enterprise: None,
-            },
-            matters,
-            not_before: START,
-            not_after: START + 86400,
-            use_limit,
-        }
-    }
-
-    /// Step (2) before the counter: the holder signs a grant on the phone and stores it.
-    async fn grant(&self, matters: MatterScope, use_limit: Option<u32>) -> GrantId {
-        let terms = self.terms(matters, use_limit);
-        let id = terms.id;
-        let grant = terms.sign(&self.holder_key).unwrap();
-        let (status, body) = self
-            .app
-            .post(
-                "/api/wallet/grants",
-                Some(&self.holder_token),
-                &json!({"grant": String::from(grant)}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        id
-    }
-
-    fn show(&self, key: &DeviceKey, subject: Subject) -> String {
-        let now = self.app.time.load(std::sync::atomic::Ordering::SeqCst);
-        Presentation::sign(key, RegionCode::new(410100).unwrap(), subject, now, 60)
-            .unwrap()
-            .encode_text()
-    }
-
-    async fn open_case(&self, matter: &str) -> String {
-        let (status, body) = self
-            .app
-            .post(
-                "/api/counter/cases",
-                Some(&self.clerk),
-                &json!({"matter": matter}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["case"]["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn scan(&self, case: &str, text: &str) -> (u16, Value) {
-        self.app
-            .post(
-                &format!("/api/counter/cases/{case}/retrievals"),
-                Some(&self.clerk),
-                &json!({"text": text}),
-            )
-            .await
-    }
-
-    async fn audit_results(&self) -> Vec<String> {
-        let entries = self.app.state.db.audit_entries(0, 1000).await.unwrap();
-        entries
-            .into_iter()
-            .filter(|e| e.entry.action == "retrieval")
-            .map(|e| e.entry.result)
-            .collect()
-    }
-}
 
 both_backends!(
     a_granted_certificate_is_retrieved_attached_archived_and_rated,
@@ -402,23 +286,6 @@ both_backends!(
 );
 
 both_backends!(
-    a_second_scan_of_the_same_code_is_refused,
-    |backend| async move {
-        let w = world(backend).await;
-        let grant = w.grant(MatterScope::All, None).await;
-        let case = w.open_case(CRANE_MATTER).await;
-        let text = w.show(&w.grantee_key, Subject::Grant(grant));
-        assert_eq!(w.scan(&case, &text).await.0, 201);
-        let (status, body) = w.scan(&case, &text).await;
-        assert_eq!(
-            (status, body["code"].as_str().unwrap()),
-            (400, "presentation_replayed")
-        );
-        assert_eq!(w.audit_results().await, vec!["ok", "presentation_replayed"]);
-    }
-);
-
-both_backends!(
     two_processes_sharing_the_database_accept_a_code_once,
     |backend| async move {
         let w = world(backend).await;
@@ -435,131 +302,6 @@ both_backends!(
         let mut statuses = vec![a.0, b.0];
         statuses.sort();
         assert_eq!(statuses, vec![201, 400], "{a:?} {b:?}");
-    }
-);
-
-both_backends!(
-    retrieval_is_refused_when_the_grant_was_revoked,
-    |backend| async move {
-        let w = world(backend).await;
-        let grant = w.grant(MatterScope::All, None).await;
-        let (status, _) = w
-            .app
-            .send(
-                Method::POST,
-                &format!("/api/wallet/grants/{grant}/revoke"),
-                Some(&w.holder_token),
-                None,
-            )
-            .await;
-        assert_eq!(status, 204);
-        let case = w.open_case(CRANE_MATTER).await;
-        let (status, body) = w
-            .scan(&case, &w.show(&w.grantee_key, Subject::Grant(grant)))
-            .await;
-        assert_eq!(
-            (status, body["code"].as_str().unwrap()),
-            (400, "grant_revoked")
-        );
-        // The grantee cannot revoke the holder's grant.
-        let (status, _) = w
-            .app
-            .send(
-                Method::POST,
-                &format!("/api/wallet/grants/{grant}/revoke"),
-                Some(&w.grantee_token),
-                None,
-            )
-            .await;
-        assert_eq!(status, 404);
-    }
-);
-
-both_backends!(
-    a_grant_is_honoured_only_for_its_grantee_matters_window_and_uses,
-    |backend| async move {
-        let w = world(backend).await;
-        let named = w
-            .grant(MatterScope::Named(vec![CRANE_MATTER.into()]), Some(1))
-            .await;
-        let other_case = w.open_case(OTHER_MATTER).await;
-        let (_, body) = w
-            .scan(&other_case, &w.show(&w.grantee_key, Subject::Grant(named)))
-            .await;
-        assert_eq!(body["code"], "grant_matter_not_covered");
-        // The holder's own phone is not the grantee's.
-        let case = w.open_case(CRANE_MATTER).await;
-        let (_, body) = w
-            .scan(&case, &w.show(&w.holder_key, Subject::Grant(named)))
-            .await;
-        assert_eq!(body["code"], "grant_grantee_mismatch");
-        // An unregistered phone.
-        let (_, body) = w
-            .scan(
-                &case,
-                &w.show(&DeviceKey::generate().unwrap(), Subject::Grant(named)),
-            )
-            .await;
-        assert_eq!(body["code"], "presenter_key_unknown");
-        // One use allowed.
-        assert_eq!(
-            w.scan(&case, &w.show(&w.grantee_key, Subject::Grant(named)))
-                .await
-                .0,
-            201
-        );
-        let (_, body) = w
-            .scan(&case, &w.show(&w.grantee_key, Subject::Grant(named)))
-            .await;
-        assert_eq!(body["code"], "grant_use_limit_reached");
-        // After the window.
-        let all = w.grant(MatterScope::All, None).await;
-        w.app.advance(86400);
-        let clerk = w.app.clerk_login().await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let text = w.show(&w.grantee_key, Subject::Grant(all));
-        let (_, body) = w
-            .app
-            .post(
-                &format!("/api/counter/cases/{case}/retrievals"),
-                Some(&clerk),
-                &json!({"text": text}),
-            )
-            .await;
-        assert_eq!(body["code"], "grant_expired");
-    }
-);
-
-both_backends!(
-    an_expired_or_altered_code_is_refused,
-    |backend| async move {
-        let w = world(backend).await;
-        let grant = w.grant(MatterScope::All, None).await;
-        let case = w.open_case(CRANE_MATTER).await;
-        let text = w.show(&w.grantee_key, Subject::Grant(grant));
-        w.app.advance(60);
-        let (_, body) = w.scan(&case, &text).await;
-        assert_eq!(body["code"], "presentation_expired");
-        let fresh = w.show(&w.grantee_key, Subject::Grant(grant));
-        let mut altered = fresh.clone().into_bytes();
-        let i = altered.len() - 10;
-        altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
-        let (status, body) = w.scan(&case, std::str::from_utf8(&altered).unwrap()).await;
-        assert_eq!(status, 400);
-        assert!(
-            body["code"].as_str().unwrap().starts_with("presentation_")
-                || body["code"] == "text_base45",
-            "{body}"
-        );
-        let (_, body) = w.scan(&case, "'; DROP TABLE nonces; --").await;
-        assert_eq!(body["code"], "presentation_text_prefix");
-        assert_eq!(
-            w.scan(&case, &fresh).await.0,
-            201,
-            "the untouched code still works"
-        );
     }
 );
 
@@ -583,33 +325,6 @@ both_backends!(
             .await;
         assert_eq!(status, 201, "{body}");
         assert!(body["grant_id"].is_null());
-    }
-);
-
-both_backends!(
-    a_revoked_certificate_is_not_handed_out,
-    |backend| async move {
-        let w = world(backend).await;
-        let grant = w.grant(MatterScope::All, None).await;
-        let path = format!("/api/issuer/certificates/{}/revoke", w.cert_id);
-        assert_eq!(
-            w.app
-                .post(&path, Some(TOKEN), &json!({"reason": "吊销"}))
-                .await
-                .0,
-            204
-        );
-        let case = w.open_case(CRANE_MATTER).await;
-        let (_, body) = w
-            .scan(&case, &w.show(&w.grantee_key, Subject::Grant(grant)))
-            .await;
-        assert_eq!(body["code"], "certificate_revoked");
-        let results = w.audit_results().await;
-        assert_eq!(
-            results,
-            vec!["certificate_revoked"],
-            "refusals are audited too"
-        );
     }
 );
 

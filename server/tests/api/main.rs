@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod counter;
+mod counter_world;
 mod disclosure;
 mod enterprise;
 mod fund;
