@@ -125,7 +125,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                "查询过于频繁，请稍后再试",
+                "操作过于频繁，请稍后再试",
             ),
             ApiError::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
