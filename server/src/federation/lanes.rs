@@ -110,15 +110,6 @@ impl Lanes {
             .collect()
     }
 
-    /// How many lanes have a batch in flight.
-    pub fn len(&self) -> usize {
-        self.busy.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.busy.is_empty()
-    }
-
     /// Sends `batch` to `destination` in a lane of its own.
     pub fn start(&mut self, p: &Pusher, queue: Queue, destination: String, batch: Batch) {
         let p = p.clone();
@@ -134,13 +125,12 @@ impl Lanes {
                 tracing::warn!(queue = ?queue, destination = %dest, error = %e,
                     "delivery lane failed");
             }
-            // A free lane may have more waiting: look again now rather than at the next poll.
-            p.db.wake_outbox();
         });
         self.busy.insert(handle.id(), (queue, destination));
     }
 
-    /// Waits until a lane finishes and frees it; never returns while none is busy.
+    /// Waits until a lane finishes and frees it (the delivery task then claims again, for a
+    /// destination may have more waiting); never returns while none is busy.
     pub async fn finished(&mut self) {
         match self.tasks.join_next_with_id().await {
             Some(done) => self.free(done),
