@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use server::db::objection_outbox::{Decided, Filed, ObjectionMessage};
 use server::db::objections::FiledRow;
 use server::federation::token;
+use sqlx::Row;
 use support::fixtures::{
     amr, citizen, crane_type, department, firm, firm_and_its_representative, hrss, licence_type,
     other_person, otp, person, r, AMR_TOKEN, CRANE_TYPE, HENAN, HRSS_TOKEN, LICENCE_TYPE, NATIONAL,
@@ -233,6 +234,73 @@ both_backends!(
         assert_eq!(done["new_cert_id"], corrected["id"]);
         index_shows(&fed, &crane_id, "superseded").await;
         index_shows(&fed, corrected["id"].as_str().unwrap(), "valid").await;
+    }
+);
+
+both_backends!(
+    a_tier_that_never_answers_does_not_hold_up_a_decision_on_its_way_to_the_holder,
+    |backend| async move {
+        let mut fed = federation(backend).await;
+        let crane_id = issue(&fed, crane(&fed, &person(), "TS-0001")).await;
+        index_shows(&fed, &crane_id, "valid").await;
+        let token = zhang_san(&fed).await;
+        let (status, filed) = object(
+            &fed,
+            &token,
+            json!({"cert_id": crane_id, "reason": "作业项目应为起重机司机 Q2"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{filed}");
+        let id = filed["id"].as_str().unwrap().to_owned();
+        wallet_shows(&fed, &token, &id, "received").await;
+
+        // The national node is up on the network but never answers, and Zhengzhou has a
+        // business licence (national catalog) to push to it: that push waits out its whole
+        // call budget.
+        fed.hang(NATIONAL).await;
+        let licence = issue(
+            &fed,
+            json!({
+                "type_code": LICENCE_TYPE, "holder_kind": "enterprise", "holder_id": firm(),
+                "holder_name": "漯河市起重机械安装有限公司", "valid_from": fed.now() - 86400,
+                "valid_until": null,
+                "fields": {"名称": "漯河市起重机械安装有限公司", "住所": "漯河市源汇区某路2号"}
+            }),
+        )
+        .await;
+        let (status, body) = reject(&fed, &id, "经核实，作业项目与考试记录一致").await;
+        assert_eq!(status, 200, "{body}");
+
+        // The decision reaches the holder while that push is still unanswered: it neither
+        // failed nor succeeded yet, and was not tried again.
+        wallet_shows(&fed, &token, &id, "rejected").await;
+        let row = sqlx::query(
+            "SELECT attempts, last_error, delivered_at FROM outbox
+             WHERE cert_id = $1 AND destination = $2",
+        )
+        .bind(&licence)
+        .bind(NATIONAL)
+        .fetch_one(&fed.state(ZHENGZHOU).db.pool)
+        .await
+        .unwrap();
+        assert_eq!(row.get::<Option<i64>, _>(2), None);
+        assert_eq!(
+            row.get::<Option<String>, _>(1),
+            None,
+            "the decision was sent only after the push to the silent tier had failed"
+        );
+        assert_eq!(row.get::<i64, _>(0), 1);
+
+        // Nothing is lost: once the national node answers again, it gets the licence.
+        fed.restart(NATIONAL).await;
+        eventually("the licence in the national index", WAIT, || async {
+            fed.state(NATIONAL)
+                .db
+                .indexed_certificate(&licence)
+                .await
+                .unwrap()
+        })
+        .await;
     }
 );
 

@@ -211,6 +211,58 @@ both_backends!(
     }
 );
 
+/// The state of Zhengzhou's outbox row for `cert` bound to `destination`: attempts so far,
+/// the last attempt's error, and whether it was delivered.
+async fn outbox_row(
+    fed: &Federation,
+    cert: &str,
+    destination: &str,
+) -> (i64, Option<String>, bool) {
+    let row = sqlx::query(
+        "SELECT attempts, last_error, delivered_at FROM outbox
+         WHERE cert_id = $1 AND destination = $2",
+    )
+    .bind(cert)
+    .bind(destination)
+    .fetch_one(&fed.state(ZHENGZHOU).db.pool)
+    .await
+    .unwrap();
+    (
+        row.get::<i64, _>(0),
+        row.get::<Option<String>, _>(1),
+        row.get::<Option<i64>, _>(2).is_some(),
+    )
+}
+
+both_backends!(
+    a_tier_that_never_answers_does_not_hold_up_pushes_to_the_others,
+    |backend| async move {
+        let mut fed = federation(backend).await;
+        // The national node is up on the network but never answers: a push to it waits out
+        // its whole call budget.
+        fed.hang(NATIONAL).await;
+        // A business licence is in the national catalog: one event for Henan, one for the
+        // national node, queued together.
+        let licence = issue_licence(&fed).await;
+
+        index_shows(&fed, HENAN, &licence, "valid").await;
+        // Henan has it while the first push to the silent national node is still unanswered:
+        // that push neither failed nor succeeded yet, and was not tried again.
+        let (attempts, error, delivered) = outbox_row(&fed, &licence, NATIONAL).await;
+        assert!(!delivered);
+        assert_eq!(
+            error, None,
+            "Henan was served only after the push to the silent tier had failed"
+        );
+        assert_eq!(attempts, 1);
+
+        // Nothing is lost: once the national node answers again, it gets the event too.
+        fed.restart(NATIONAL).await;
+        index_shows(&fed, NATIONAL, &licence, "valid").await;
+        assert_eq!(pending(&fed, ZHENGZHOU).await, 0);
+    }
+);
+
 both_backends!(
     a_revocation_updates_the_status_at_the_tiers_above,
     |backend| async move {

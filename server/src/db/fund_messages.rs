@@ -42,39 +42,49 @@ pub(super) async fn insert_message(
 
 impl Db {
     /// Claims up to `limit` due, unleased, undelivered messages until `lease_until`, counting
-    /// the attempt (as `claim_outbox` does for pushes).
+    /// the attempt and leaving out the destinations in `skip` (as `claim_outbox` does for
+    /// pushes).
     pub async fn claim_fund_messages(
         &self,
         now: i64,
         lease_until: i64,
         limit: i64,
+        skip: &[String],
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
-        sqlx::query(
+        let not_in = super::outbox::skip_destinations(4, skip.len());
+        let sql = format!(
             "UPDATE fund_messages SET lease_until = $1, attempts = attempts + 1
              WHERE delivered_at IS NULL AND next_attempt_at <= $2
-               AND (lease_until IS NULL OR lease_until <= $2)
+               AND (lease_until IS NULL OR lease_until <= $2){not_in}
                AND id IN (SELECT id FROM fund_messages WHERE delivered_at IS NULL
-                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2){not_in}
                  ORDER BY created_at LIMIT $3)
-             RETURNING id, destination, kind, application_id, payload, attempts",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(MessageRow {
-                id: r.try_get("id")?,
-                destination: r.try_get("destination")?,
-                kind: r.try_get("kind")?,
-                application_id: r.try_get("application_id")?,
-                payload: r.try_get("payload")?,
-                attempts: r.try_get("attempts")?,
+             RETURNING id, destination, kind, application_id, payload, attempts, created_at"
+        );
+        let mut q = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit);
+        for d in skip {
+            q = q.bind(d);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("created_at")?,
+                    MessageRow {
+                        id: r.try_get("id")?,
+                        destination: r.try_get("destination")?,
+                        kind: r.try_get("kind")?,
+                        application_id: r.try_get("application_id")?,
+                        payload: r.try_get("payload")?,
+                        attempts: r.try_get("attempts")?,
+                    },
+                ))
             })
-        })
-        .collect()
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // RETURNING keeps no order; a destination's messages are sent oldest first.
+        out.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        Ok(out.into_iter().map(|(_, m)| m).collect())
     }
 
     /// Marks a message acknowledged; an application's wallet copy is then under review.

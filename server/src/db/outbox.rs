@@ -131,11 +131,21 @@ pub async fn enqueue(
 }
 
 /// Binds `$first..` to `ids` and returns the placeholder list, for `id IN (...)`.
-fn placeholders(first: usize, n: usize) -> String {
+pub(super) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The condition leaving out `n` destinations bound from `$first`, for a claim; empty when
+/// there are none (`NOT IN ()` is not SQL).
+pub(super) fn skip_destinations(first: usize, n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" AND destination NOT IN ({})", placeholders(first, n))
+    }
 }
 
 impl Db {
@@ -145,28 +155,31 @@ impl Db {
     }
 
     /// Claims up to `limit` due, unleased, undelivered rows (oldest event first) until
-    /// `lease_until`, counting the attempt. The conditions are repeated outside the sub-select
-    /// so that PostgreSQL re-checks them on a row another process has just claimed.
+    /// `lease_until`, counting the attempt, leaving out the destinations in `skip` (those this
+    /// process is still sending to). The conditions are repeated outside the sub-select so that
+    /// PostgreSQL re-checks them on a row another process has just claimed.
     pub async fn claim_outbox(
         &self,
         now: i64,
         lease_until: i64,
         limit: i64,
+        skip: &[String],
     ) -> Result<Vec<OutboxRow>, sqlx::Error> {
-        let rows = sqlx::query(
+        let not_in = skip_destinations(4, skip.len());
+        let sql = format!(
             "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
              WHERE delivered_at IS NULL AND next_attempt_at <= $2
-               AND (lease_until IS NULL OR lease_until <= $2)
+               AND (lease_until IS NULL OR lease_until <= $2){not_in}
                AND id IN (SELECT id FROM outbox WHERE delivered_at IS NULL
-                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2){not_in}
                  ORDER BY seq LIMIT $3)
-             RETURNING id, seq, destination, payload, attempts",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+             RETURNING id, seq, destination, payload, attempts"
+        );
+        let mut q = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit);
+        for d in skip {
+            q = q.bind(d);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let mut out = rows
             .iter()
             .map(|r| {

@@ -5,12 +5,14 @@
 //! - `client`: pooled calls to a neighbour within the counter's time budget.
 //! - `peer`: the extractor that authenticates an incoming inter-node call.
 //! - `outbox`: the task that pushes certificate metadata to the tiers above.
+//! - `lanes`: that task's deliveries, one lane per queue and destination.
 //! - `fetch`: retrieval on an applicant's recorded consent, without a QR (scenario 2 online).
 //! - `objections`: objections sent to the issuer's node and decisions back, from that task.
 
 pub mod client;
 pub mod fetch;
 pub mod holder_copy;
+pub mod lanes;
 pub mod objections;
 pub mod outbox;
 pub mod peer;

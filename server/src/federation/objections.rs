@@ -12,7 +12,8 @@
 //!                   ── signed ack ─────────────────────▶ delivered
 //! ```
 //!
-//! Sending is part of the outbox task (`federation::outbox`): one round after each push round.
+//! Sending is part of the outbox task (`federation::outbox`), in a lane of its own per
+//! destination.
 //! A refusal that no retry can change (the issuer's node does not hold the certificate, say)
 //! ends the attempts and is shown to the holder; anything else — a node down, slow, or refusing
 //! the call itself — is retried with the push outbox's backoff.
@@ -80,18 +81,34 @@ pub fn check_ack(
 }
 
 impl Pusher {
-    /// Claims the due objection messages and sends them; after a failure the rest for the same
-    /// node wait for the next attempt with it. Returns how many it claimed.
-    pub async fn deliver_objections(&self) -> Result<usize, sqlx::Error> {
+    /// Claims the due objection messages, leaving out the destinations in `skip`; returns how
+    /// many it claimed, grouped by destination (oldest first within each).
+    pub async fn claim_objections(
+        &self,
+        skip: &[String],
+    ) -> Result<(usize, BTreeMap<String, Vec<MessageRow>>), sqlx::Error> {
         let now = self.clock.now();
         let rows = self
             .db
-            .claim_objection_messages(now, now + LEASE, CLAIM)
+            .claim_objection_messages(now, now + LEASE, CLAIM, skip)
             .await?;
         let claimed = rows.len();
-        let mut failed: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        let mut by_dest: BTreeMap<String, Vec<MessageRow>> = BTreeMap::new();
         for row in rows {
-            if let Some((retry_at, why)) = failed.get(&row.destination) {
+            by_dest
+                .entry(row.destination.clone())
+                .or_default()
+                .push(row);
+        }
+        Ok((claimed, by_dest))
+    }
+
+    /// Sends one destination's claimed messages in order; after a failure the rest wait for
+    /// the next attempt with it.
+    pub async fn deliver_objections(&self, rows: Vec<MessageRow>) -> Result<(), sqlx::Error> {
+        let mut failed: Option<(i64, String)> = None;
+        for row in rows {
+            if let Some((retry_at, why)) = &failed {
                 self.db
                     .objection_message_failed(&row.id, *retry_at, why)
                     .await?;
@@ -108,10 +125,10 @@ impl Pusher {
                 self.db
                     .objection_message_failed(&row.id, retry_at, &why)
                     .await?;
-                failed.insert(row.destination.clone(), (retry_at, why));
+                failed = Some((retry_at, why));
             }
         }
-        Ok(claimed)
+        Ok(())
     }
 
     /// One call: the message sealed for its destination. Acknowledged → delivered (for a

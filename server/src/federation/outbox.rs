@@ -9,10 +9,13 @@
 //!  acked → delivered; refused or unreachable → retried after 1, 2, 4 … 30 s
 //! ```
 //!
-//! One task per process, started by `server::start`. It wakes when a commit queued events and
-//! otherwise polls every `POLL`, which also picks up rows whose backoff has ended, leases other
-//! processes let lapse, and certificates whose validity has ended (queued once as `expired`).
-//! Each round also sends the objection queue (`federation::objections`).
+//! One task per process, started by `server::start`. It wakes when a commit queued events or a
+//! delivery lane finished, and otherwise polls every `POLL`, which also picks up rows whose
+//! backoff has ended, leases other processes let lapse, and certificates whose validity has
+//! ended (queued once as `expired`). Each round claims the push outbox, the objection queue
+//! (`federation::objections`) and the housing-fund messages (`fund::delivery`) and hands each
+//! destination's rows to a lane of its own (`federation::lanes`): a tier that never answers
+//! holds up only its own deliveries, for the call budget, while the others go on.
 //! Events for this node's own region (a province's or the national node's own certificates)
 //! are applied to its own index without a call. The task ends when the last `AppState` holding
 //! its `Outbox` handle is dropped, or with the runtime.
@@ -24,6 +27,7 @@ use std::time::Duration;
 use wallet_core::{NodeEnvelope, NodeKey, RegionCode};
 
 use super::client::Budget;
+use super::lanes::{self, Lanes, Queue};
 use super::Federation;
 use crate::db::audit::hex_sha256;
 use crate::db::outbox::{OutboxRow, PushAck, PushBatch, PushEvent};
@@ -39,7 +43,7 @@ pub const MAX_BACKOFF: i64 = 30;
 /// How long a claimed row stays reserved for the process that claimed it, in seconds.
 pub const LEASE: i64 = 60;
 /// Rows claimed per round.
-const CLAIM: i64 = 200;
+pub const CLAIM: i64 = 200;
 /// The most payload bytes per push, well inside the receiver's body limit once the payload is
 /// escaped into the envelope.
 const MAX_PAYLOAD: usize = 40 * 1024;
@@ -86,6 +90,7 @@ pub fn backoff(attempts: i64) -> i64 {
 }
 
 async fn run(p: Pusher) {
+    let mut lanes = Lanes::default();
     let mut last_prune = i64::MIN;
     let mut last_token_prune = i64::MIN;
     loop {
@@ -111,48 +116,61 @@ async fn run(p: Pusher) {
         if let Err(e) = p.db.enqueue_expiries(now, CLAIM).await {
             tracing::warn!(error = %e, "outbox: queueing expiries failed");
         }
-        let mut full = match p.round().await {
-            Ok(claimed) => claimed >= CLAIM as usize,
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox: delivery round failed");
-                false
+        lanes.reap();
+        let mut full = false;
+        for queue in Queue::ALL {
+            match lanes::claim(&p, queue, &lanes.busy(queue)).await {
+                Ok(claimed) => {
+                    full |= claimed.full;
+                    for (dest, batch) in claimed.batches {
+                        lanes.start(&p, queue, dest, batch);
+                    }
+                }
+                Err(e) => tracing::warn!(queue = ?queue, error = %e, "outbox: claiming failed"),
             }
-        };
-        match p.deliver_objections().await {
-            Ok(claimed) => full |= claimed >= super::objections::CLAIM as usize,
-            Err(e) => tracing::warn!(error = %e, "outbox: objection round failed"),
-        }
-        // The housing-fund messages between wallet province and fund centre ride along.
-        if let Err(e) = crate::fund::delivery::round(&p).await {
-            tracing::warn!(error = %e, "housing-fund messages: delivery round failed");
         }
         if !full {
             tokio::select! {
                 _ = p.db.outbox_wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
+                _ = lanes.finished() => {}
             }
         }
     }
 }
 
 impl Pusher {
-    /// Claims the due rows and delivers them, destination by destination; returns how many
-    /// rows it claimed.
+    /// Claims the due rows and delivers them, each destination in a lane of its own, and
+    /// waits for all; returns how many rows it claimed. (The delivery task does not wait: it
+    /// claims again for the lanes that are free.)
     pub async fn round(&self) -> Result<usize, sqlx::Error> {
+        let claimed = lanes::claim(self, Queue::Push, &[]).await?;
+        let mut lanes = Lanes::default();
+        for (dest, batch) in claimed.batches {
+            lanes.start(self, Queue::Push, dest, batch);
+        }
+        lanes.drain().await;
+        Ok(claimed.rows)
+    }
+
+    /// Claims the due rows, leaving out the destinations in `skip`; returns how many it
+    /// claimed, grouped by destination (in event order within each).
+    pub async fn claim_pushes(
+        &self,
+        skip: &[String],
+    ) -> Result<(usize, BTreeMap<String, Vec<OutboxRow>>), sqlx::Error> {
         let now = self.clock.now();
-        let rows = self.db.claim_outbox(now, now + LEASE, CLAIM).await?;
+        let rows = self.db.claim_outbox(now, now + LEASE, CLAIM, skip).await?;
         let claimed = rows.len();
         let mut by_dest: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
         for r in rows {
             by_dest.entry(r.destination.clone()).or_default().push(r);
         }
-        for (dest, rows) in by_dest {
-            self.deliver(&dest, rows).await?;
-        }
-        Ok(claimed)
+        Ok((claimed, by_dest))
     }
 
-    async fn deliver(&self, dest: &str, rows: Vec<OutboxRow>) -> Result<(), sqlx::Error> {
+    /// Sends one destination's claimed rows, chunk by chunk.
+    pub async fn deliver(&self, dest: &str, rows: Vec<OutboxRow>) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         let mut events = Vec::with_capacity(rows.len());
         let mut good = Vec::with_capacity(rows.len());

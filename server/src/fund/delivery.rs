@@ -2,11 +2,13 @@
 //! photos) one way, the decision and the applicant's rating the other.
 //!
 //! A message is written in the same transaction as the change it reports and sent by the
-//! node's delivery task (`federation::outbox`, one extra round per loop) as a `NodeEnvelope`
+//! node's delivery task (`federation::outbox`, in a lane of its own per destination) as a `NodeEnvelope`
 //! under a service token, retried with backoff until the receiver acknowledges it. Rows are
 //! claimed with a lease, so processes sharing a database do not send one twice; the receiver
 //! applies each kind idempotently (`fund::receive`), so a repeat after a lost acknowledgement
 //! changes nothing.
+
+use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -17,6 +19,7 @@ use super::form::Form;
 use super::sharing::SharingMatch;
 use crate::db::audit::hex_sha256;
 use crate::db::fund_messages::MessageRow;
+use crate::error::ApiError;
 use crate::federation::fetch::Fetched;
 use crate::federation::outbox::{backoff, Pusher, LEASE};
 use crate::federation::Budget;
@@ -26,7 +29,7 @@ pub const MESSAGES_PATH: &str = "/federation/v1/fund/messages";
 /// The largest message body accepted: three photos of `image::MAX_BYTES`, base64, and the rest.
 pub const MAX_MESSAGE_BYTES: usize = 12 * 1024 * 1024;
 /// Messages claimed per round.
-const CLAIM: i64 = 20;
+pub const CLAIM: i64 = 20;
 /// Time allowed for one delivery call.
 const SEND_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -99,25 +102,51 @@ pub struct MessageAck {
     pub acked: String,
 }
 
-/// One delivery round: claims due messages and sends each; returns how many it claimed.
-pub async fn round(p: &Pusher) -> Result<usize, sqlx::Error> {
+/// Claims due messages, leaving out the destinations in `skip`; returns how many it claimed,
+/// grouped by destination (oldest first within each).
+pub async fn claim(
+    p: &Pusher,
+    skip: &[String],
+) -> Result<(usize, BTreeMap<String, Vec<MessageRow>>), sqlx::Error> {
     let now = p.clock.now();
-    let rows = p.db.claim_fund_messages(now, now + LEASE, CLAIM).await?;
+    let rows =
+        p.db.claim_fund_messages(now, now + LEASE, CLAIM, skip)
+            .await?;
     let claimed = rows.len();
+    let mut by_dest: BTreeMap<String, Vec<MessageRow>> = BTreeMap::new();
     for m in rows {
+        by_dest.entry(m.destination.clone()).or_default().push(m);
+    }
+    Ok((claimed, by_dest))
+}
+
+/// Sends one destination's claimed messages in order. When the destination itself fails (down,
+/// silent, answering nonsense) the rest wait for the next attempt with it rather than each
+/// spending a whole call budget on it — which could outlast the lease; a refusal of one message
+/// holds up only that one.
+pub async fn deliver(p: &Pusher, rows: Vec<MessageRow>) -> Result<(), sqlx::Error> {
+    let mut down: Option<(i64, String)> = None;
+    for m in rows {
+        if let Some((retry_at, why)) = &down {
+            p.db.fund_message_failed(&m.id, *retry_at, why).await?;
+            continue;
+        }
         match send(p, &m).await {
             Ok(()) => p.db.fund_message_delivered(&m, p.clock.now()).await?,
-            Err(why) => {
+            Err((why, tier_failed)) => {
                 let wait = backoff(m.attempts);
                 tracing::warn!(message = %m.id, kind = %m.kind, to = %m.destination,
                     attempt = m.attempts, retry_in_s = wait, error = %why,
                     "housing-fund message not delivered; will retry");
-                p.db.fund_message_failed(&m.id, p.clock.now() + wait, &why)
-                    .await?;
+                let retry_at = p.clock.now() + wait;
+                p.db.fund_message_failed(&m.id, retry_at, &why).await?;
+                if tier_failed {
+                    down = Some((retry_at, why));
+                }
             }
         }
     }
-    Ok(claimed)
+    Ok(())
 }
 
 /// Builds the body of a message (an application is read with its photos at sending time).
@@ -166,15 +195,20 @@ async fn body(p: &Pusher, m: &MessageRow) -> Result<FundMessage, String> {
     }
 }
 
-async fn send(p: &Pusher, m: &MessageRow) -> Result<(), String> {
-    let to: RegionCode = m.destination.parse().map_err(|_| "destination")?;
+/// One call; the error says why and whether the destination itself failed (rather than
+/// refusing or not being able to build this one message).
+async fn send(p: &Pusher, m: &MessageRow) -> Result<(), (String, bool)> {
+    let to: RegionCode = m
+        .destination
+        .parse()
+        .map_err(|_| ("destination".to_owned(), true))?;
     let own = p.federation.registry.own();
-    let message = body(p, m).await?;
+    let message = body(p, m).await.map_err(|e| (e, false))?;
     let payload = serde_json::to_string(&MessageBody {
         id: m.id.clone(),
         message,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| (e.to_string(), false))?;
     let now = p.clock.now();
     let envelope = NodeEnvelope::seal(&p.node_key, own, to, now, payload);
     let ack: MessageAck = p
@@ -191,10 +225,13 @@ async fn send(p: &Pusher, m: &MessageRow) -> Result<(), String> {
             now,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            let tier_failed = !matches!(e, ApiError::Relayed { .. });
+            (e.to_string(), tier_failed)
+        })?;
     if ack.acked == m.id {
         Ok(())
     } else {
-        Err("acknowledged another message".into())
+        Err(("acknowledged another message".into(), true))
     }
 }
