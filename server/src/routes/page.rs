@@ -82,9 +82,15 @@ mod tests {
         let policy = content_security_policy(shell);
         let hash = |s: &str| format!("'sha256-{}'", B64.encode(Sha256::digest(s.as_bytes())));
         assert!(policy.contains(&hash("var a = 1;")), "{policy}");
-        assert!(policy.contains(&hash("\nimport(\"/app/w.js\");\n")), "{policy}");
+        assert!(
+            policy.contains(&hash("\nimport(\"/app/w.js\");\n")),
+            "{policy}"
+        );
         assert_eq!(policy.matches("'sha256-").count(), 2, "{policy}");
-        assert!(!policy.contains("script-src 'self' 'unsafe-inline'"), "{policy}");
+        assert!(
+            !policy.contains("script-src 'self' 'unsafe-inline'"),
+            "{policy}"
+        );
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     }
 
