@@ -243,26 +243,7 @@ async fn wallets(demo: &Arc<Demo>, n: usize) -> Vec<Wallet> {
         let demo = demo.clone();
         async move {
             let id = resident(i);
-            let (status, body) = demo
-                .post(
-                    HENAN,
-                    "/api/wallet/login",
-                    None,
-                    &json!({"resident_id": id.as_str(), "password": PASSWORD}),
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
-            let token = body["access_token"].as_str().unwrap().to_owned();
-            let key = DeviceKey::generate().unwrap();
-            let (status, body) = demo
-                .post(
-                    HENAN,
-                    "/api/wallet/devices",
-                    Some(&token),
-                    &json!({"public_key": key.public_key().to_string()}),
-                )
-                .await;
-            assert_eq!(status, 201, "{body}");
+            let (token, key) = demo.wallet_login(id.as_str(), PASSWORD).await;
             Wallet {
                 id,
                 token,

@@ -217,6 +217,11 @@ impl Demo {
     /// A demo resident logs in at Henan with the demo password and registers a device key.
     pub async fn wallet_user(&self, id: &str) -> (String, DeviceKey) {
         let password = resident_password(&self.settings[HENAN].node_key, id);
+        self.wallet_login(id, &password).await
+    }
+
+    /// A resident logs in at Henan with a password and registers a fresh device key.
+    pub async fn wallet_login(&self, id: &str, password: &str) -> (String, DeviceKey) {
         let (status, body) = self
             .post(
                 HENAN,

@@ -195,15 +195,17 @@ fn masked_holder(id: &str) -> String {
     }
 }
 
-async fn grant_view(
+/// What a grant list shows of each certificate: its type and holder's names, looked up once
+/// per certificate and holder (a holder who lends one certificate many times has many grants of
+/// it, and the certificate usually lives at another node, a miss here and a hit in the index).
+type CertificateNames =
+    std::collections::HashMap<(String, String), (Option<String>, Option<String>)>;
+
+async fn certificate_names(
     s: &AppState,
-    names: &std::collections::HashMap<String, String>,
-    grant: GrantRow,
-) -> Result<GrantView, ApiError> {
-    let terms = Grant::try_from(grant.token.clone())
-        .map_err(ApiError::internal)?
-        .terms;
-    let (type_name, holder_name) = match s.db.certificate(&grant.cert_id).await? {
+    grant: &GrantRow,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    Ok(match s.db.certificate(&grant.cert_id).await? {
         Some(c) => {
             let cert = SealedCertificate::try_from(c.sealed)
                 .ok()
@@ -226,6 +228,26 @@ async fn grant_view(
             Some(ix) => (Some(ix.meta.type_name), ix.meta.enterprise_name),
             None => (None, None),
         },
+    })
+}
+
+async fn grant_view(
+    s: &AppState,
+    names: &std::collections::HashMap<String, String>,
+    seen: &mut CertificateNames,
+    grant: GrantRow,
+) -> Result<GrantView, ApiError> {
+    let terms = Grant::try_from(grant.token.clone())
+        .map_err(ApiError::internal)?
+        .terms;
+    let key = (grant.cert_id.clone(), grant.holder_id.clone());
+    let (type_name, holder_name) = match seen.get(&key) {
+        Some(known) => known.clone(),
+        None => {
+            let found = certificate_names(s, &grant).await?;
+            seen.insert(key, found.clone());
+            found
+        }
     };
     let matters = match terms.matters {
         wallet_core::MatterScope::All => Vec::new(),
@@ -252,13 +274,14 @@ pub async fn list(State(s): State<AppState>, me: Citizen) -> Result<Json<GrantLi
     let names = super::matters::matter_names(&s).await?;
     let mut holders = vec![me.resident_id.clone()];
     holders.extend(s.db.enterprises_of(&me.resident_id).await?);
+    let mut seen = CertificateNames::new();
     let mut given = Vec::new();
     for g in s.db.grants_given(&holders).await? {
-        given.push(grant_view(&s, &names, g).await?);
+        given.push(grant_view(&s, &names, &mut seen, g).await?);
     }
     let mut received = Vec::new();
     for g in s.db.grants_received(&me.resident_id).await? {
-        let mut view = grant_view(&s, &names, g).await?;
+        let mut view = grant_view(&s, &names, &mut seen, g).await?;
         // The grantee presents the grant by its id: the holder's full number and the signed
         // token stay with the holder.
         view.grant.holder_id = masked_holder(&view.grant.holder_id);
