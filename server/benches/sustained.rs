@@ -601,12 +601,22 @@ async fn main() {
     let mut peak = warm.clone();
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_secs(opts.seconds.clamp(1, 30))).await;
-        for (r, kb) in memory(&load.demo) {
-            let p = peak.entry(r).or_default();
-            *p = (*p).max(kb);
+        let now = memory(&load.demo);
+        for (r, kb) in &now {
+            let p = peak.entry(r.clone()).or_default();
+            *p = (*p).max(*kb);
         }
+        // A time series, so growth that levels off can be told from growth that does not.
+        let resident: Vec<String> = now
+            .iter()
+            .map(|(r, kb)| format!("{r} {:.1}", *kb as f64 / 1024.0))
+            .collect();
         let done: usize = load.retrievals.load(Ordering::Relaxed);
-        eprintln!("  {:>4} s: {done} retrievals", started.elapsed().as_secs());
+        eprintln!(
+            "  {:>4} s: {done} retrievals; resident MB: {}",
+            started.elapsed().as_secs(),
+            resident.join(", ")
+        );
     }
     for t in tasks {
         t.await.unwrap();
