@@ -7,6 +7,8 @@
 #   4. the WebAssembly tests in Node and headless Chromium
 #   5. pkg/ is exactly what the sources build
 #   6. benchmarks run once each (smoke, no timing)
+#   7. fuzzing, bounded: every cargo-fuzz target for about 60 s in all, then schemathesis
+#      against the demo's province and Luohe
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -58,5 +60,11 @@ cargo test --locked -p wallet-core --bench core
 cargo test --locked -p server --bench load -- --smoke
 cargo test --locked -p server --bench hops -- --smoke
 cargo test --locked -p server --bench disclosure -- --smoke
+
+step "fuzzing: every target for about 60 s in all (scripts/fuzz.sh)"
+scripts/fuzz.sh
+
+step "contract fuzzing: schemathesis against the demo's province and Luohe"
+scripts/test-contract.sh
 
 step "all tests passed"
