@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(id.to_string().parse::<ResidentId>().as_ref(), Ok(&id));
         region(id.region());
         assert_eq!(id.birth_date().len(), 8);
-        assert!(!id.masked().contains(&id.as_str()[6..14]), "masking hides the birth date");
+        assert!(
+            !id.masked().contains(&id.as_str()[6..14]),
+            "masking hides the birth date"
+        );
         assert_eq!(json_round_trip(&id), id);
     }
     if let Ok(r) = text.parse::<RegionCode>() {

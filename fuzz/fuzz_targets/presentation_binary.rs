@@ -12,8 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let again = Presentation::decode(&p.encode()).expect("re-encoded presentation decodes");
     assert_eq!(again, p, "binary round trip");
-    let from_text =
-        Presentation::decode_text(&p.encode_text()).expect("its text form decodes too");
+    let from_text = Presentation::decode_text(&p.encode_text()).expect("its text form decodes too");
     assert_eq!(from_text, p, "text round trip");
     for key in ecert_fuzz::keys::public_keys() {
         let _ = p.verify(&key, p.issued_at);

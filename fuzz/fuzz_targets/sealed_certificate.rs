@@ -26,7 +26,12 @@ fn check(s: &SealedCertificate) {
     let _ = s.verify_at(&trust, s.seal.sealed_at);
     let _ = s.certificate.validate();
     let _ = s.certificate.check_validity(s.certificate.valid_from);
-    let names: Vec<&str> = s.certificate.fields.iter().map(|f| f.name.as_str()).collect();
+    let names: Vec<&str> = s
+        .certificate
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     for n in 0..=names.len() {
         let shown = s.disclose(&names[..n]);
         assert_eq!(shown.certificate.fields.len(), n);

@@ -17,7 +17,11 @@ const DAY: i64 = 86_400;
 type Failure = Box<dyn std::error::Error>;
 
 fn main() -> Result<(), Failure> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/seeds".into()));
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/seeds".into()),
+    );
     let seeds = Seeds::build()?;
     for (target, name, bytes) in seeds.files()? {
         let dir = out.join(target);
@@ -82,7 +86,10 @@ impl Seeds {
             issuer_name: "郑州市市场监督管理局".into(),
             valid_from: NOW - 10 * DAY,
             valid_until: None,
-            fields: vec![field("名称", "漯河市起重机械安装有限公司", 4), field("住所", "漯河市源汇区", 5)],
+            fields: vec![
+                field("名称", "漯河市起重机械安装有限公司", 4),
+                field("住所", "漯河市源汇区", 5),
+            ],
         };
         let seal = key(0x33)?;
         let crane = Seal::sign(crane, &seal, NOW - 300 * DAY)?;
@@ -94,20 +101,21 @@ impl Seeds {
             crane,
             licence,
         ];
-        let terms = |id: u8, cert: &CertId, holder: Holder, matters: MatterScope, limit| GrantTerms {
-            id: GrantId([id; 16]),
-            cert_id: cert.clone(),
-            holder,
-            grantee: Grantee {
-                resident_id: grantee.clone(),
-                name: "李四".into(),
-                enterprise: Some(firm.clone()),
-            },
-            matters,
-            not_before: NOW - 3600,
-            not_after: NOW + DAY,
-            use_limit: limit,
-        };
+        let terms =
+            |id: u8, cert: &CertId, holder: Holder, matters: MatterScope, limit| GrantTerms {
+                id: GrantId([id; 16]),
+                cert_id: cert.clone(),
+                holder,
+                grantee: Grantee {
+                    resident_id: grantee.clone(),
+                    name: "李四".into(),
+                    enterprise: Some(firm.clone()),
+                },
+                matters,
+                not_before: NOW - 3600,
+                not_after: NOW + DAY,
+                use_limit: limit,
+            };
         let device = key(0x11)?;
         let grants = vec![
             terms(
@@ -118,14 +126,22 @@ impl Seeds {
                 Some(3),
             )
             .sign(&device)?,
-            terms(0x5b, &person_cert, Holder::Person(holder.clone()), MatterScope::All, None)
-                .sign(&device)?,
+            terms(
+                0x5b,
+                &person_cert,
+                Holder::Person(holder.clone()),
+                MatterScope::All,
+                None,
+            )
+            .sign(&device)?,
             terms(
                 0x5c,
                 &firm_cert,
                 Holder::Enterprise(firm.clone()),
                 MatterScope::Named(
-                    ["410000-ZJ-0101", "410000-ZJ-0102", "410000-ZJ-0103"].map(String::from).to_vec(),
+                    ["410000-ZJ-0101", "410000-ZJ-0102", "410000-ZJ-0103"]
+                        .map(String::from)
+                        .to_vec(),
                 ),
                 Some(1),
             )
@@ -134,8 +150,22 @@ impl Seeds {
         let henan = RegionCode::new(410000)?;
         let presenter = key(0x22)?;
         let presentations = vec![
-            Presentation::sign_with_nonce(&presenter, henan, Subject::Grant(GrantId([0x5a; 16])), NOW, 60, [0x77; 16])?,
-            Presentation::sign_with_nonce(&device, henan, Subject::Certificate(person_cert.clone()), NOW, 60, [0x66; 16])?,
+            Presentation::sign_with_nonce(
+                &presenter,
+                henan,
+                Subject::Grant(GrantId([0x5a; 16])),
+                NOW,
+                60,
+                [0x77; 16],
+            )?,
+            Presentation::sign_with_nonce(
+                &device,
+                henan,
+                Subject::Certificate(person_cert.clone()),
+                NOW,
+                60,
+                [0x66; 16],
+            )?,
             Presentation::sign_with_nonce(
                 &device,
                 RegionCode::new(100000)?,
@@ -162,10 +192,19 @@ impl Seeds {
             "411102".into(),
         ];
         // The demo's residents (one ending in X) and enterprises.
-        for id17 in ["41010219850312031", "41110219920607042", "41110219880420053", "42010619890228035"] {
+        for id17 in [
+            "41010219850312031",
+            "41110219920607042",
+            "41110219880420053",
+            "42010619890228035",
+        ] {
             ids.push(resident(id17)?.to_string());
         }
-        for code17 in ["91411100MA45AD001", "91411102MA46QH002", "91410105MA47YT003"] {
+        for code17 in [
+            "91411100MA45AD001",
+            "91411102MA46QH002",
+            "91410105MA47YT003",
+        ] {
             ids.push(credit(code17)?.to_string());
         }
         Ok(Seeds {
@@ -180,18 +219,38 @@ impl Seeds {
         let mut out = Vec::new();
         for (i, s) in self.sealed.iter().enumerate() {
             out.push(("sealed_certificate", format!("bin-{i}"), s.encode()));
-            out.push(("sealed_certificate", format!("b64-{i}"), String::from(s.clone()).into_bytes()));
+            out.push((
+                "sealed_certificate",
+                format!("b64-{i}"),
+                String::from(s.clone()).into_bytes(),
+            ));
         }
         for (i, g) in self.grants.iter().enumerate() {
             out.push(("grant", format!("bin-{i}"), g.encode()));
-            out.push(("grant", format!("b64-{i}"), String::from(g.clone()).into_bytes()));
+            out.push((
+                "grant",
+                format!("b64-{i}"),
+                String::from(g.clone()).into_bytes(),
+            ));
         }
         for (i, p) in self.presentations.iter().enumerate() {
             out.push(("presentation_binary", format!("bin-{i}"), p.encode()));
-            out.push(("presentation_text", format!("text-{i}"), p.encode_text().into_bytes()));
+            out.push((
+                "presentation_text",
+                format!("text-{i}"),
+                p.encode_text().into_bytes(),
+            ));
         }
-        out.push(("presentation_text", "scanner-enter".into(), format!("{}\r\n", self.presentations[0].encode_text()).into_bytes()));
-        out.push(("presentation_text", "next-version".into(), b"EC2:ABC".to_vec()));
+        out.push((
+            "presentation_text",
+            "scanner-enter".into(),
+            format!("{}\r\n", self.presentations[0].encode_text()).into_bytes(),
+        ));
+        out.push((
+            "presentation_text",
+            "next-version".into(),
+            b"EC2:ABC".to_vec(),
+        ));
         for (i, id) in self.ids.iter().enumerate() {
             out.push(("identifiers", format!("id-{i:02}"), id.clone().into_bytes()));
         }
@@ -259,4 +318,3 @@ impl Seeds {
             .collect())
     }
 }
-

@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
         .copied()
         .find(|r| line == format!("{} {}", r.method, r.path).as_bytes())
         .unwrap_or_else(|| {
-            let sum = line.iter().fold(0usize, |a, &b| a.wrapping_mul(31).wrapping_add(b.into()));
+            let sum = line
+                .iter()
+                .fold(0usize, |a, &b| a.wrapping_mul(31).wrapping_add(b.into()));
             routes[sum % routes.len()]
         });
     let Some(answer) = target.send(route, caller, *pick, flags & 8 == 0, body) else {

@@ -84,7 +84,11 @@ fn start() -> Result<Nodes, String> {
     // A random base port, tried a few times: fuzzing jobs may run side by side.
     let mut last = String::new();
     for attempt in 0..8 {
-        let base = 20_000 + (std::process::id() as u16).wrapping_mul(7).wrapping_add(attempt * 977) % 40_000;
+        let base = 20_000
+            + (std::process::id() as u16)
+                .wrapping_mul(7)
+                .wrapping_add(attempt * 977)
+                % 40_000;
         let data = dir.join(attempt.to_string());
         let settings = demo::prepare(&data, base).map_err(|e| e.to_string())?;
         match runtime.block_on(demo::spawn(settings.clone(), None, Clock::system())) {
@@ -185,7 +189,11 @@ async fn login(router: &Router, path: &str, body: Value) -> Result<String, Strin
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .map_err(|e| e.to_string())?;
-    let res = router.clone().oneshot(req).await.map_err(|e| e.to_string())?;
+    let res = router
+        .clone()
+        .oneshot(req)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = res.status();
     let bytes = res
         .into_body()
@@ -230,7 +238,14 @@ fn path_value(target: &Target, name: &str, pick: u8) -> String {
 
 impl Target {
     /// Fills the route's path parameters, then sends `body` (GET: as the query string).
-    pub fn send(&self, route: &Route, caller: Caller, pick: u8, json: bool, body: &[u8]) -> Option<Answer> {
+    pub fn send(
+        &self,
+        route: &Route,
+        caller: Caller,
+        pick: u8,
+        json: bool,
+        body: &[u8],
+    ) -> Option<Answer> {
         let mut path = String::new();
         for (i, seg) in route.path.split('/').enumerate() {
             if i > 0 {
@@ -260,7 +275,11 @@ impl Target {
         } else {
             None
         };
-        Some(nodes().runtime.block_on(self.call(method, &uri, caller, content_type, body)))
+        Some(
+            nodes()
+                .runtime
+                .block_on(self.call(method, &uri, caller, content_type, body)),
+        )
     }
 
     async fn call(
@@ -284,7 +303,9 @@ impl Target {
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        let mut req = req.body(Body::from(body)).unwrap_or_else(|e| panic!("request: {e}"));
+        let mut req = req
+            .body(Body::from(body))
+            .unwrap_or_else(|e| panic!("request: {e}"));
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
         let res = self
