@@ -3,9 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
 use wallet_core::error::Coded;
+use wallet_core::grant::GrantError;
 use wallet_core::presentation::PresentationError;
-use wallet_core::{CertId, Presentation};
+use wallet_core::{CertId, Grant, Presentation, SecretKey};
 
 /// A type code of 21 bytes whose 17th to 19th bytes are one character (中): slicing its first
 /// 18 bytes as the ministry's credit code cut the character in half and panicked.
@@ -42,4 +45,22 @@ fn the_input_the_fuzzer_found_is_refused_as_a_compact_id() {
     // fuzz/artifacts/identifiers/crash-dd8d8d7b…: bytes that are not UTF-8, read lossily.
     let found = String::from_utf8_lossy(b"BB\n\0\xff\xff\xff\xff\xff\x1a2.156.3005.2.B8B:BR\x08");
     assert!(CertId::from_compact(&found).is_err());
+}
+
+/// fuzz/artifacts/grant/crash-b239d7d3…: a grant whose window starts at i64::MIN. Its length
+/// overflowed the subtraction in `validate` (a panic in a checked build; in a release build a
+/// wrapped, negative length that passed as short).
+const ENDLESS_GRANT: &str = "AVpaWlpaWlpaWlpaWlpaWloAPzExMTAwMDAwMDAwMDEzMzM4VzAxMS4xMTQxMDEwME1CMTIzNDU2N1cuWlo3UTJNNEs5VDNCOE42Ui4wMDEuMgEAEjQxMDEwMjE5ODUwMzEyMDAzMAASNDExMTAyMTk5MDAxMDEwMDIxAAAAAIAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAG5p2O5YrRNBPI17qgY2dbW9hbb4OG";
+
+#[test]
+fn a_grant_whose_window_is_longer_than_an_i64_holds_is_refused_as_too_long() {
+    let grant = Grant::decode(&B64.decode(ENDLESS_GRANT).unwrap()).unwrap();
+    assert_eq!(grant.terms.not_before, i64::MIN);
+    assert_eq!(grant.terms.validate(), Err(GrantError::WindowTooLong));
+    // Re-signed by its own key, it still cannot pass.
+    let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
+    assert_eq!(
+        grant.terms.clone().sign(&key),
+        Err(GrantError::WindowTooLong)
+    );
 }
