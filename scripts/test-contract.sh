@@ -77,15 +77,17 @@ bearer = "${EC_DEPARTMENT}"
 EOF
 
 failed=0
+rm -rf target/contract
 run() { # name, node URL
   echo "== schemathesis: $1 ($2), $examples cases per operation ==" >&2
   local rc=0
-  # Logouts are left out: they would end the sessions every later request relies on.
+  # Logouts are left out: they would end the sessions every later request relies on. One
+  # worker: with two, Hypothesis's source inspection raced and failed runs at random.
   # From the scratch directory, where schemathesis keeps its example database.
   (cd "$work" && "$st" --no-color --config-file "$work/schemathesis.toml" run "$2/api/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --exclude-path-regex '/logout$' \
-    --max-examples "$examples" --seed 7 --workers 2 --request-timeout 15 \
+    --max-examples "$examples" --seed 7 --workers 1 --request-timeout 15 \
     --suppress-health-check all --report junit --report-dir "$work/report-$1") >"$work/$1.txt" 2>&1 || rc=$?
   tail -n 40 "$work/$1.txt" >&2
   ((rc == 0)) || failed=1
