@@ -34,7 +34,12 @@ fn check(s: &SealedCertificate) {
         .collect();
     for n in 0..=names.len() {
         let shown = s.disclose(&names[..n]);
-        assert_eq!(shown.certificate.fields.len(), n);
+        // Decoding does not refuse repeated names, so a name may show more than one field.
+        assert!(shown
+            .certificate
+            .fields
+            .iter()
+            .all(|f| names[..n].contains(&f.name.as_str())));
         assert_eq!(
             shown.certificate.fields.len() + shown.withheld.len(),
             s.certificate.fields.len() + s.withheld.len(),
