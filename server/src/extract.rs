@@ -1,6 +1,7 @@
 //! Request extractors whose failures are problem+json like every other error.
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::Query;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -95,6 +96,30 @@ pub async fn refuse_nul(
         return nul_refused().into_response();
     }
     next.run(req).await
+}
+
+/// `Query<T>` whose rejection (a missing, duplicated or mistyped parameter) is a 400 problem
+/// detail like every other bad input, not axum's plain-text answer.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(r) => Err(ApiError::bad(
+                "invalid_query",
+                "查询参数格式错误",
+                r.body_text(),
+            )),
+        }
+    }
 }
 
 /// A department's business system, authenticated by its bearer token.

@@ -216,7 +216,9 @@ impl GrantTerms {
         if self.not_after <= self.not_before {
             return Err(GrantError::EmptyWindow);
         }
-        if self.not_after - self.not_before > MAX_GRANT_SECONDS {
+        // Saturating: a decoded window can span more than an i64 holds (not_before near
+        // i64::MIN), and a wrapped difference would pass as short.
+        if self.not_after.saturating_sub(self.not_before) > MAX_GRANT_SECONDS {
             return Err(GrantError::WindowTooLong);
         }
         if let MatterScope::Named(codes) = &self.matters {

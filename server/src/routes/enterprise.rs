@@ -4,7 +4,7 @@
 //! shows them at a counter and grants them to an agent (经办人) for all matters or named ones
 //! (`routes::grants`). Removing an administrator ends the grants they signed for it.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::auth::Citizen;
 use crate::db::audit::{citizen_actor, AuditEntry};
 use crate::db::enterprises::{AdminRow, Appointed, EnterpriseRole};
 use crate::error::{rule, ApiError};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -71,7 +71,7 @@ fn admin_views(rows: Vec<AdminRow>, role: EnterpriseRole) -> Vec<AdminView> {
 pub async fn search(
     State(s): State<AppState>,
     me: Citizen,
-    Query(q): Query<EnterpriseQuery>,
+    ApiQuery(q): ApiQuery<EnterpriseQuery>,
 ) -> Result<Json<EnterpriseCertificates>, ApiError> {
     let q = q.q.trim();
     if q.is_empty() || q.chars().count() > 100 {

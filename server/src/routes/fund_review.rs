@@ -3,7 +3,7 @@
 //! taken once, with a reason for a rejection. Reviewers only: a clerk's token is refused here
 //! as a reviewer's is at the counter, and a reviewer sees only their own department's matters.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use crate::auth::Staff;
 use crate::db::audit::AuditEntry;
 use crate::db::fund::ApplicationRow;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::fund::apply::message;
 use crate::fund::delivery::DecisionTransfer;
 use crate::fund::view::{self, ApplicationLine, ApplicationView};
@@ -62,7 +62,7 @@ pub struct QueueQuery {
 pub async fn queue(
     State(s): State<AppState>,
     staff: Staff,
-    Query(q): Query<QueueQuery>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Json<Vec<ApplicationLine>>, ApiError> {
     let department = reviewer(&s, &staff).await?;
     let status = q.status.as_deref().unwrap_or("under_review");

@@ -2,13 +2,14 @@
 //! types, so a holder reporting a missing certificate can name the department that should
 //! have issued it (`objections::file`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use wallet_core::RegionCode;
 
 use crate::db::issuers::IssuerEntry;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -30,7 +31,7 @@ pub struct IssuerView {
 /// or the national node, what the nodes below have pushed. Public, like the catalog.
 pub async fn issuers(
     State(s): State<AppState>,
-    Query(q): Query<IssuersQuery>,
+    ApiQuery(q): ApiQuery<IssuersQuery>,
 ) -> Result<Json<Vec<IssuerView>>, ApiError> {
     if q.cert_type.as_ref().is_some_and(|t| t.len() > 64) {
         return Err(ApiError::bad(

@@ -3,13 +3,14 @@
 //! reads it when a holder names the matters of a grant; matters are public information, so no
 //! session is needed.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use wallet_core::RegionCode;
 
 use crate::db::cases::{DirectoryMatter, Material};
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +36,7 @@ const MAX_TYPE_CODE: usize = 64;
 
 pub async fn directory(
     State(s): State<AppState>,
-    Query(q): Query<DirectoryQuery>,
+    ApiQuery(q): ApiQuery<DirectoryQuery>,
 ) -> Result<Json<Vec<ListedMatter>>, ApiError> {
     if q.cert_type
         .as_ref()

@@ -21,11 +21,19 @@ fn problem() -> Value {
     })
 }
 
+/// Who may call, as the security requirement a client must meet: one bearer scheme per kind
+/// of caller, so a client (or a contract fuzzer) knows which token each route takes.
 fn security(who: &str) -> Value {
     match who {
-        "anyone" | "anyone with the code" | "operators" => json!([]),
+        w if w.starts_with("anyone") || w == "operators" => json!([]),
+        // The refresh token travels in the body.
+        "session" => json!([]),
         w if w.starts_with("department") => json!([{"department": []}]),
-        _ => json!([{"session": []}]),
+        w if w.starts_with("citizen") => json!([{"citizen": []}]),
+        "clerk or reviewer" => json!([{"clerk": []}, {"reviewer": []}]),
+        w if w.starts_with("clerk") => json!([{"clerk": []}]),
+        "reviewer" => json!([{"reviewer": []}]),
+        _ => json!([{"service": []}]),
     }
 }
 
@@ -92,8 +100,11 @@ pub fn build() -> Value {
         "components": {
             "schemas": {"Problem": problem()},
             "securitySchemes": {
-                "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
-                "department": {"type": "http", "scheme": "bearer", "description": "a department system's token"}
+                "citizen": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)", "description": "a citizen's session at the wallet province"},
+                "clerk": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)", "description": "a counter clerk's session at this node"},
+                "reviewer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)", "description": "a back-office reviewer's session at this node"},
+                "department": {"type": "http", "scheme": "bearer", "description": "a department system's token"},
+                "service": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)", "description": "a registered node's service token (aud = this region)"}
             }
         }
     })

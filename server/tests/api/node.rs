@@ -132,6 +132,34 @@ both_backends!(an_oversized_body_is_refused, |backend| async move {
     assert_eq!(body["code"], "payload_too_large");
 });
 
+// Found by scripts/test-contract.sh: axum's own query rejection was plain text, against the
+// document's problem+json for every 4xx.
+both_backends!(
+    a_malformed_query_string_is_refused_as_problem_json,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        for path in [
+            "/api/matters?cert_type=a&cert_type=b",
+            "/api/catalog/issuers?cert_type=a&cert_type=b",
+        ] {
+            let resp = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 400, "{path}");
+            assert_eq!(
+                resp.headers()["content-type"],
+                "application/problem+json",
+                "{path}"
+            );
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["code"], "invalid_query", "{path}");
+        }
+    }
+);
+
 both_backends!(
     every_documented_route_is_routed_and_in_the_openapi_document,
     |backend| async move {

@@ -173,9 +173,13 @@ impl FromStr for CertId {
                 found: type_code.chars().count(),
             });
         }
-        type_code[..18].parse::<CreditCode>().map_err(|_| {
-            IdError::CertIdStructure("type code must start with the ministry's credit code")
-        })?;
+        // `get`, not indexing: 21 bytes of text may hold a multi-byte character across byte 18.
+        type_code
+            .get(..18)
+            .and_then(|ministry| ministry.parse::<CreditCode>().ok())
+            .ok_or(IdError::CertIdStructure(
+                "type code must start with the ministry's credit code",
+            ))?;
         if !type_code[18..].bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdError::CertIdStructure(
                 "type code must end with three digits",

@@ -1,0 +1,3 @@
+//! The in-process demo federation the request target drives.
+
+pub mod node;
