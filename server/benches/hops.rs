@@ -733,7 +733,10 @@ fn emit_rep(section: &str, rep: usize, r: &Rep) {
         for p in &r.hops[k][1..] {
             let added = (msf(p.m.p50) - msf(base.m.p50)) / p.route.hops as f64;
             let name = format!("added per hop p50, {} hops, {conns} conn", p.route.hops);
-            f(&name, added, "ms").against(format!("{http} p50")).emit();
+            // A difference: on a noisy machine it can come out negative.
+            f(&name, added, "Δ ms")
+                .against(format!("{http} p50"))
+                .emit();
             f(
                 &format!(
                     "added per hop ÷ HTTP round trip, {} hops, {conns} conn",

@@ -908,7 +908,7 @@ fn emit_rep(section: &str, rep: usize, r: &LoadRep) {
         rep,
         "retrieval p50 − /healthz p50, 1 conn",
         msf(r1.m.p50) - msf(h1.m.p50),
-        "ms",
+        "Δ ms",
     )
     .target(
         "<=",
