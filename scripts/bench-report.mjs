@@ -111,6 +111,7 @@ function render(dir, figures) {
   const L = [];
   L.push("# Benchmarks", "");
   L.push(`Written by \`scripts/bench.sh\`${m.mode === "smoke" ? " --smoke (figures meaningless: it only shows every benchmark runs)" : ""} on ${m.date}, commit ${m.commit}. Every figure is min / median / max over the repetitions (${m.reps} of each timed part per process; page loads, taps and cold starts count each sample as one), followed by its ratio to the same-run reference named beside it. Where an issue set a target, the median is compared with it. Rerun with \`scripts/bench.sh\` and compare.`, "");
+  L.push("The load average below says how busy the machine was: on a shared machine the absolute figures move with other work, the ratios to same-run references much less.", "");
   L.push("## Machine", "");
   L.push("| | |", "|---|---|");
   for (const [k, label] of [["cpu", "CPU"], ["cores", "cores (nproc)"], ["memory", "memory"], ["kernel", "kernel"], ["rustc", "rustc"], ["chromium", "Chromium"], ["node", "Node.js"], ["postgresql", "PostgreSQL"], ["load_before", "load average at start (1, 5, 15 min)"], ["load_after", "load average at end"], ["seconds", "whole run, seconds"]]) {
