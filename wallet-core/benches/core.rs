@@ -35,7 +35,7 @@ const SEED: [u8; 32] = [0x22; 32];
 const ISSUER_SEED: [u8; 32] = [0x33; 32];
 
 /// The presentation's claims in JWT / PASETO clothing.
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub aud: String,
     pub sub: String,
