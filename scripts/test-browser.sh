@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Browser end-to-end tests of the wallet, counter and back-office page (tests/browser/, Node's
 # test runner with playwright-core driving Debian's Chromium; preload.test.mjs needs neither
-# browser nor server), then one quick run of the page-budget measurement. Each browser test
-# file starts its own demo federation from $SERVER_BIN (default target/debug/server, which the
-# caller has built). Screenshots go to target/browser/.
+# browser nor server). Each browser test file starts its own demo federation from $SERVER_BIN
+# (default target/debug/server, which the caller has built). Screenshots go to target/browser/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,8 +30,5 @@ step "browser end-to-end tests (serial, one demo federation per file)"
 tests=0
 node --test --test-concurrency=1 ./*.test.mjs || tests=$?
 
-# The budgets are measured whatever the tests said: a missed budget is reported, not fatal;
-# only a failure to measure fails here.
-step "page budgets (smoke)"
-node budget.mjs --smoke
+# The page budgets' smoke run is part of scripts/bench.sh --smoke, which the test command runs.
 exit "$tests"

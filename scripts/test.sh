@@ -6,9 +6,10 @@
 #   3. the demo federation serves the page; the browser tests drive it in headless Chromium
 #   4. the WebAssembly tests in Node and headless Chromium
 #   5. pkg/ is exactly what the sources build
-#   6. benchmarks run once each (smoke, no timing)
-#   7. fuzzing, bounded: every cargo-fuzz target for about 60 s in all, then schemathesis
-#      against the demo's province and Luohe
+#   6. the bench command's smoke form: every benchmark runs briefly (no timing), and the
+#      sustained-load bench's
+#   7. fuzzing, bounded: the core's cargo-fuzz targets for about 60 s in all, then
+#      schemathesis against the demo's province and Luohe
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -53,13 +54,11 @@ size=$(stat -c %s pkg/wallet_web_bg.wasm)
 gz=$(gzip -9 -n -c pkg/wallet_web_bg.wasm | wc -c)
 echo "pkg/ is current: wasm ${size} bytes raw, ${gz} bytes gzip" >&2
 
-# Built in the test profile, whose dependencies the native tests have already compiled: the
-# point here is that every benchmark runs and prints its figures, not the figures themselves.
-step "benchmarks (smoke: each runs once)"
-cargo test --locked -p wallet-core --bench core
-cargo test --locked -p server --bench load -- --smoke
-cargo test --locked -p server --bench hops -- --smoke
-cargo test --locked -p server --bench disclosure -- --smoke
+# The bench command's smoke form, built in the test profile, whose dependencies the native
+# tests have already compiled: every benchmark (core, browser crypto, page budgets, load, hops,
+# public search, sizes) runs briefly and must give finite figures; the figures mean nothing.
+step "benchmarks (scripts/bench.sh --smoke)"
+scripts/bench.sh --smoke
 cargo test --locked -p server --bench sustained -- --smoke
 
 # The core's decoders and parsers, 12 s each. The request-body target (server_requests) is not

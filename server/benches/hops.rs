@@ -61,12 +61,12 @@ use support::fixtures::{
     clerk, crane_matter, crane_type, department, person as holder, regulator_of as dept,
     CRANE_MATTER, CRANE_TYPE,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wallet_core::{CertId, DeviceKey, Presentation, RegionCode, SecretKey, Subject};
 
 use common::{
-    backend_name, client, cpus, drive, finish, machine, measure, ms, now, post, print_backend_end,
-    summarise, thousands, verdict, BenchDb, Measured, Target,
+    backend_name, backend_short, client, cpus, drive, emit_measured, finish, machine, measure, ms,
+    msf, now, post, print_backend_end, summarise, tcp_round_trips, thousands, verdict, BenchDb,
+    Figure, Measured, Target,
 };
 
 const REGIONS: [&str; 6] = ["100000", "410000", "410100", "411100", "420000", "420100"];
@@ -573,39 +573,6 @@ fn fdatasync_latencies(dir: &std::path::Path, rounds: usize, append: bool) -> Ve
     out
 }
 
-/// A 1-byte ping-pong on one kept loopback TCP connection (TCP_NODELAY on both ends):
-/// `rounds` round trips after `rounds / 10` untimed ones.
-async fn tcp_round_trips(rounds: usize) -> Vec<Duration> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let echo = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        s.set_nodelay(true).unwrap();
-        let mut b = [0u8; 1];
-        while s.read_exact(&mut b).await.is_ok() {
-            if s.write_all(&b).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
-    c.set_nodelay(true).unwrap();
-    let mut b = [7u8; 1];
-    let warm = rounds / 10;
-    let mut out = Vec::with_capacity(rounds);
-    for i in 0..warm + rounds {
-        let t0 = Instant::now();
-        c.write_all(&b).await.unwrap();
-        c.read_exact(&mut b).await.unwrap();
-        if i >= warm {
-            out.push(t0.elapsed());
-        }
-    }
-    drop(c);
-    let _ = echo.await;
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // One backend.
 
@@ -613,6 +580,15 @@ async fn tcp_round_trips(rounds: usize) -> Vec<Duration> {
 struct BackendReport {
     backend: Backend,
     version: String,
+    /// One entry per repetition (`BENCH_REPS`) on the same federation.
+    reps: Vec<Rep>,
+    chains: Result<i64, String>,
+    elapsed: Duration,
+}
+
+/// The timed part of a run: references and hop phases, measured side by side.
+#[derive(Debug)]
+struct Rep {
     /// Append 100 bytes + `fdatasync`, and overwrite 100 bytes in place + `fdatasync`.
     append: Measured,
     overwrite: Measured,
@@ -622,8 +598,6 @@ struct BackendReport {
     http: [Measured; 2],
     /// Hop phases at 1 connection, then at 64.
     hops: [Vec<HopPhase>; 2],
-    chains: Result<i64, String>,
-    elapsed: Duration,
 }
 
 async fn syncs(rounds: usize, append: bool) -> Measured {
@@ -640,35 +614,13 @@ async fn syncs(rounds: usize, append: bool) -> Measured {
 
 async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
     let started = Instant::now();
-    // The disk first, before six nodes start writing to it.
-    let append = syncs(plan.syncs, true).await;
-    let overwrite = syncs(plan.syncs, false).await;
-
     let fed = Federation::start(backend).await;
     let version = common::version(&fed.nodes[HENAN].state.db).await;
-
-    let t0 = Instant::now();
-    let l = tcp_round_trips(plan.tcp_rounds).await;
-    let tcp = measure(1, l, t0.elapsed());
-
     let one = client(1);
     let many = client(64);
-    let healthz = Target::Get(format!("{}/healthz", fed.nodes[HENAN].base));
-    let (w1, n1, w64, n64) = (
-        plan.warmup_1,
-        plan.requests_1,
-        plan.warmup_64,
-        plan.requests_64,
-    );
-    let (h1, _) = phase(&fed, &one, &healthz, 1, w1, n1).await;
-    let mut at_1 = Vec::new();
-    for route in ROUTES {
-        at_1.push(hop_phase(&fed, &one, route, 1, w1, n1).await);
-    }
-    let (h64, _) = phase(&fed, &many, &healthz, 64, w64, n64).await;
-    let mut at_64 = Vec::new();
-    for route in ROUTES {
-        at_64.push(hop_phase(&fed, &many, route, 64, w64, n64).await);
+    let mut reps = Vec::new();
+    for _ in 0..common::reps() {
+        reps.push(run_rep(&fed, &one, &many, plan).await);
     }
     drop((one, many));
     let chains = fed.audit_chains().await;
@@ -676,28 +628,146 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
     BackendReport {
         backend,
         version,
+        reps,
+        chains,
+        elapsed: started.elapsed(),
+    }
+}
+
+async fn run_rep(
+    fed: &Federation,
+    one: &reqwest::Client,
+    many: &reqwest::Client,
+    plan: Plan,
+) -> Rep {
+    // The disk first, while the nodes are idle.
+    let append = syncs(plan.syncs, true).await;
+    let overwrite = syncs(plan.syncs, false).await;
+
+    let t0 = Instant::now();
+    let l = tcp_round_trips(plan.tcp_rounds).await;
+    let tcp = measure(1, l, t0.elapsed());
+
+    let healthz = Target::Get(format!("{}/healthz", fed.nodes[HENAN].base));
+    let (w1, n1, w64, n64) = (
+        plan.warmup_1,
+        plan.requests_1,
+        plan.warmup_64,
+        plan.requests_64,
+    );
+    let (h1, _) = phase(fed, one, &healthz, 1, w1, n1).await;
+    let mut at_1 = Vec::new();
+    for route in ROUTES {
+        at_1.push(hop_phase(fed, one, route, 1, w1, n1).await);
+    }
+    let (h64, _) = phase(fed, many, &healthz, 64, w64, n64).await;
+    let mut at_64 = Vec::new();
+    for route in ROUTES {
+        at_64.push(hop_phase(fed, many, route, 64, w64, n64).await);
+    }
+    Rep {
         append,
         overwrite,
         tcp,
         http: [h1, h64],
         hops: [at_1, at_64],
-        chains,
-        elapsed: started.elapsed(),
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-fn msf(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// Prints one backend's tables; returns whether anything failed that is not a matter of
 /// speed (a refused request, a broken audit chain, a call to a node off the route).
 fn print_backend(r: &BackendReport, plan: Plan) -> bool {
     let name = backend_name(r.backend, &r.version);
     println!("\n### {name}, six nodes\n");
+    let mut failed = false;
+    for (k, rep) in r.reps.iter().enumerate() {
+        if r.reps.len() > 1 {
+            println!("\n#### Repetition {} of {}\n", k + 1, r.reps.len());
+        }
+        failed |= print_rep(rep);
+        emit_rep(backend_short(r.backend), k, rep);
+    }
+    let chains_ok = r.chains.is_ok();
+    failed |= !chains_ok;
+    println!(
+        "\naudit chains of the six nodes after the run: {} ({})",
+        match &r.chains {
+            Ok(n) => format!("{} entries verified", thousands(*n)),
+            Err(e) => e.clone(),
+        },
+        verdict(chains_ok)
+    );
+    print_backend_end(&name, plan.smoke, r.elapsed);
+    failed
+}
+
+/// The figures of one repetition as `BENCH` lines: each hop phase against 0 hops, the
+/// references against the HTTP round trip, and the per-hop cost against the issue's target.
+fn emit_rep(section: &str, rep: usize, r: &Rep) {
+    let f = |name: &str, value: f64, unit: &'static str| {
+        Figure::new("hops", section, rep, name, value, unit)
+    };
+    f("TCP round trip, loopback p50", msf(r.tcp.p50), "ms")
+        .against("/healthz round trip, 1 conn p50")
+        .emit();
+    f(
+        "overwrite 100 B + fdatasync p50",
+        msf(r.overwrite.p50),
+        "ms",
+    )
+    .against("/healthz round trip, 1 conn p50")
+    .emit();
+    for (k, conns) in [1, 64].into_iter().enumerate() {
+        let http = format!("/healthz round trip, {conns} conn");
+        emit_measured("hops", section, rep, &http, &r.http[k], None);
+        let zero = format!("retrieval 0 hops, {conns} conn");
+        for p in &r.hops[k] {
+            let what = format!("retrieval {} hops, {conns} conn", p.route.hops);
+            let reference = if p.route.hops == 0 { &http } else { &zero };
+            emit_measured("hops", section, rep, &what, &p.m, Some(reference));
+        }
+        let base = &r.hops[k][0];
+        for p in &r.hops[k][1..] {
+            let added = (msf(p.m.p50) - msf(base.m.p50)) / p.route.hops as f64;
+            let name = format!("added per hop p50, {} hops, {conns} conn", p.route.hops);
+            // A difference: on a noisy machine it can come out negative.
+            f(&name, added, "Δ ms")
+                .against(format!("{http} p50"))
+                .emit();
+            f(
+                &format!(
+                    "added per hop ÷ HTTP round trip, {} hops, {conns} conn",
+                    p.route.hops
+                ),
+                added / msf(r.http[k].p50),
+                "×",
+            )
+            .target(
+                "<=",
+                1.5,
+                "issue 4: each added hop ≤ 1.5 × one loopback HTTP round trip",
+            )
+            .emit();
+            f(
+                &format!(
+                    "node-to-node connections opened per hop travelled, {} hops, {conns} conn",
+                    p.route.hops
+                ),
+                p.per_hop().unwrap_or(0.0),
+                "per hop",
+            )
+            .target("<=", 0.01, "issue 4: no new connection per hop")
+            .emit();
+        }
+    }
+}
+
+/// Prints one repetition's tables; returns whether anything failed that is not a matter of
+/// speed (a refused request or a call to a node off the route).
+fn print_rep(r: &Rep) -> bool {
     println!("References, measured in this run:\n");
     println!("| reference | connections | rounds | p50 ms | p99 ms | mean ms | rounds/s |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
@@ -828,17 +898,6 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
             verdict(per_hop <= 0.01),
         );
     }
-    let chains_ok = r.chains.is_ok();
-    failed |= !chains_ok;
-    println!(
-        "\naudit chains of the six nodes after the run: {} ({})",
-        match &r.chains {
-            Ok(n) => format!("{} entries verified", thousands(*n)),
-            Err(e) => e.clone(),
-        },
-        verdict(chains_ok)
-    );
-    print_backend_end(&name, plan.smoke, r.elapsed);
     failed
 }
 

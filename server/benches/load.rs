@@ -10,6 +10,10 @@
 //! 4. the retrieval at 64 connections;
 //! 5. `Db::certificate(id)` look-ups with 1,000 certificates stored, then with 1,000,000.
 //!
+//! Before the HTTP phases, a 1-byte ping-pong on a kept loopback TCP connection is timed as
+//! the floor under any HTTP round trip. `BENCH_REPS=N` repeats the HTTP phases and each size's
+//! look-ups N times on the same node (the table is grown once).
+//!
 //! Each HTTP phase is a fixed number of requests shared by C workers, each looping one request
 //! at a time on keep-alive connections of one shared client, after an untimed warm-up at the
 //! same concurrency. Latency is taken per request (send to last body byte); throughput is
@@ -45,8 +49,9 @@ use sqlx::Row;
 use wallet_core::{CertId, CreditCode, DeviceKey, Presentation, RegionCode, ResidentId, Subject};
 
 use common::{
-    backend_name, client, cpus, drive, finish, machine, memory, ms, now, percentile, post,
-    print_backend_end, summarise, thousands, verdict, BenchDb, Measured, Target,
+    backend_name, backend_short, client, cpus, drive, emit_measured, finish, machine, measure,
+    memory, ms, msf, now, percentile, post, print_backend_end, summarise, tcp_round_trips,
+    thousands, verdict, BenchDb, Figure, Measured, Target,
 };
 
 const TOKEN: &str = "zhengzhou-amr-load-token-0001";
@@ -71,6 +76,7 @@ struct Plan {
     rows_small: usize,
     rows_large: usize,
     lookups: usize,
+    tcp_rounds: usize,
 }
 
 impl Plan {
@@ -85,6 +91,7 @@ impl Plan {
                 rows_small: 1_000,
                 rows_large: 10_000,
                 lookups: 200,
+                tcp_rounds: 200,
             }
         } else {
             Plan {
@@ -96,6 +103,7 @@ impl Plan {
                 rows_small: 1_000,
                 rows_large: 1_000_000,
                 lookups: 2_000,
+                tcp_rounds: 5_000,
             }
         }
     }
@@ -587,13 +595,23 @@ async fn time_lookups(db: &Db, stored: usize, count: usize, seed: &mut u64) -> L
 struct BackendReport {
     backend: Backend,
     version: String,
-    phases: Vec<PhaseResult>,
+    /// The HTTP phases, once per repetition (`BENCH_REPS`) on the same node.
+    reps: Vec<LoadRep>,
     durability: Durability,
-    small: Lookups,
-    large: Lookups,
+    /// Look-ups at each table size, once per repetition.
+    small: Vec<Lookups>,
+    large: Vec<Lookups>,
     growth: Duration,
     rows_added: usize,
     elapsed: Duration,
+}
+
+#[derive(Debug)]
+struct LoadRep {
+    /// The 1-byte loopback TCP ping-pong: the floor under every HTTP round trip.
+    tcp: Measured,
+    /// `/healthz` and the retrieval at 1 connection, then both at 64.
+    phases: Vec<PhaseResult>,
 }
 
 async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
@@ -603,17 +621,26 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
     let mut acked = Acked::default();
     let one = client(1);
     let many = client(64);
-    let mut phases = Vec::new();
     let (w1, n1, w64, n64) = (
         plan.warmup_1,
         plan.requests_1,
         plan.warmup_64,
         plan.requests_64,
     );
-    phases.push(phase(&node, &one, false, 1, w1, n1, &mut acked).await);
-    phases.push(phase(&node, &one, true, 1, w1, n1, &mut acked).await);
-    phases.push(phase(&node, &many, false, 64, w64, n64, &mut acked).await);
-    phases.push(phase(&node, &many, true, 64, w64, n64, &mut acked).await);
+    let reps = common::reps();
+    let mut http = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let l = tcp_round_trips(plan.tcp_rounds).await;
+        let tcp = measure(1, l, t0.elapsed());
+        let phases = vec![
+            phase(&node, &one, false, 1, w1, n1, &mut acked).await,
+            phase(&node, &one, true, 1, w1, n1, &mut acked).await,
+            phase(&node, &many, false, 64, w64, n64, &mut acked).await,
+            phase(&node, &many, true, 64, w64, n64, &mut acked).await,
+        ];
+        http.push(LoadRep { tcp, phases });
+    }
     let durability = check_durability(&node.db.url, &acked).await;
 
     // Look-ups: the real certificate is the template of the synthetic ones.
@@ -630,18 +657,24 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
     };
     grow(&db, &template, 0, plan.rows_small - 1).await;
     settle(&db).await;
-    let small = time_lookups(&db, plan.rows_small - 1, plan.lookups, &mut seed).await;
+    let mut small = Vec::new();
+    for _ in 0..reps {
+        small.push(time_lookups(&db, plan.rows_small - 1, plan.lookups, &mut seed).await);
+    }
     let t0 = Instant::now();
     grow(&db, &template, plan.rows_small - 1, plan.rows_large - 1).await;
     let growth = t0.elapsed();
     settle(&db).await;
-    let large = time_lookups(&db, plan.rows_large - 1, plan.lookups, &mut seed).await;
+    let mut large = Vec::new();
+    for _ in 0..reps {
+        large.push(time_lookups(&db, plan.rows_large - 1, plan.lookups, &mut seed).await);
+    }
     drop(db);
     node.stop().await;
     BackendReport {
         backend,
         version,
-        phases,
+        reps: http,
         durability,
         small,
         large,
@@ -658,45 +691,47 @@ async fn run_backend(backend: Backend, plan: Plan) -> BackendReport {
 /// (a non-2xx reply, an acknowledged retrieval missing on disk, a broken audit chain).
 fn print_backend(r: &BackendReport, plan: Plan) -> bool {
     let name = backend_name(r.backend, &r.version);
+    let section = backend_short(r.backend);
     println!("\n### {name}\n");
-    println!("| route | connections | requests | errors | p50 ms | p99 ms | mean ms | throughput req/s |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for p in &r.phases {
-        println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
-            p.route,
-            p.m.conns,
-            thousands(p.m.requests as i64),
-            p.m.errors,
-            ms(p.m.p50),
-            ms(p.m.p99),
-            ms(p.m.mean),
-            p.m.throughput
-        );
-    }
     let mut failed = false;
-    for p in &r.phases {
-        if p.m.errors > 0 {
-            failed = true;
-            println!(
-                "\nerrors in {} at {} connection(s): {}",
-                p.route,
-                p.m.conns,
-                p.m.error_samples.join("; ")
-            );
+    for (k, rep) in r.reps.iter().enumerate() {
+        if r.reps.len() > 1 {
+            println!("\n#### Repetition {} of {}\n", k + 1, r.reps.len());
         }
+        failed |= print_rep(rep);
+        emit_rep(section, k, rep);
     }
     println!();
-    println!("| certificates stored | look-ups | median ms | p99 ms |");
-    println!("|---:|---:|---:|---:|");
-    for l in [&r.small, &r.large] {
-        println!(
-            "| {} | {} | {} | {} |",
-            thousands(l.rows),
-            thousands(l.count as i64),
-            ms(l.median),
-            ms(l.p99)
-        );
+    println!("| certificates stored | repetition | look-ups | median ms | p99 ms |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (k, (s, l)) in r.small.iter().zip(&r.large).enumerate() {
+        for x in [s, l] {
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                thousands(x.rows),
+                k + 1,
+                thousands(x.count as i64),
+                ms(x.median),
+                ms(x.p99)
+            );
+        }
+        let small = format!("certificate look-up at {} rows", thousands(s.rows));
+        let large = format!("certificate look-up at {} rows", thousands(l.rows));
+        for (what, x) in [(&small, s), (&large, l)] {
+            Figure::new(
+                "load",
+                section,
+                k,
+                format!("{what} median"),
+                msf(x.median),
+                "ms",
+            )
+            .against(format!("{small} median"))
+            .emit();
+            Figure::new("load", section, k, format!("{what} p99"), msf(x.p99), "ms")
+                .against(format!("{small} p99"))
+                .emit();
+        }
     }
     println!(
         "\n(growing the table by {} rows took {:.1} s, {:.0} rows/s, outside the timing)",
@@ -705,29 +740,12 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
         r.rows_added as f64 / r.growth.as_secs_f64()
     );
 
-    let [h1, r1, h64, r64] = [&r.phases[0], &r.phases[1], &r.phases[2], &r.phases[3]];
-    let gap = r1.m.p50.as_secs_f64() * 1e3 - h1.m.p50.as_secs_f64() * 1e3;
-    let share = r64.m.throughput / h64.m.throughput;
     let d = &r.durability;
     let durable = d.complete == d.acknowledged;
     let chain_ok = d.chain.is_ok();
     failed |= !durable || !chain_ok;
-    let lookup_ratio = r.large.median.as_secs_f64() / r.small.median.as_secs_f64();
     println!("\n| target | figure | threshold | verdict |");
     println!("|---|---:|---:|---|");
-    println!(
-        "| retrieval p50 − /healthz p50, 1 connection | {gap:+.3} ms ({} − {}) | ≤ +0.200 ms | {} |",
-        ms(r1.m.p50),
-        ms(h1.m.p50),
-        verdict(gap <= 0.2)
-    );
-    println!(
-        "| retrieval ÷ /healthz throughput, 64 connections | {:.1} % ({:.0} ÷ {:.0} req/s) | ≥ 25 % | {} |",
-        share * 100.0,
-        r64.m.throughput,
-        h64.m.throughput,
-        verdict(share >= 0.25)
-    );
     println!(
         "| acknowledged retrievals durable (nonce consumed + `ok` audit entry + row, read back on a fresh connection) | {} of {} (nonce missing {}, audit missing {}, row missing {}) | all | {} |",
         thousands(d.complete as i64),
@@ -745,15 +763,173 @@ fn print_backend(r: &BackendReport, plan: Plan) -> bool {
         },
         verdict(chain_ok)
     );
-    println!(
-        "| look-up median at {} ÷ at {} rows | {lookup_ratio:.2}× ({} ÷ {} ms) | none stated | figure only |",
-        thousands(r.large.rows),
-        thousands(r.small.rows),
-        ms(r.large.median),
-        ms(r.small.median),
-    );
+    for (k, (s, l)) in r.small.iter().zip(&r.large).enumerate() {
+        println!(
+            "| look-up median at {} ÷ at {} rows (repetition {}) | {:.2}× ({} ÷ {} ms) | none stated | figure only |",
+            thousands(l.rows),
+            thousands(s.rows),
+            k + 1,
+            l.median.as_secs_f64() / s.median.as_secs_f64(),
+            ms(l.median),
+            ms(s.median),
+        );
+    }
+    Figure::new(
+        "load",
+        section,
+        0,
+        "acknowledged retrievals found durable",
+        d.complete as f64 / d.acknowledged.max(1) as f64,
+        "share",
+    )
+    .target(">=", 1.0, "issue 3: every acknowledged retrieval durable")
+    .emit();
     print_backend_end(&name, plan.smoke, r.elapsed);
     failed
+}
+
+/// One repetition's HTTP table and its speed targets; returns whether any request failed.
+fn print_rep(rep: &LoadRep) -> bool {
+    println!("| route | connections | requests | errors | p50 ms | p99 ms | mean ms | throughput req/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| TCP 1-byte ping-pong (reference) | 1 | {} | 0 | {} | {} | {} | {:.0} |",
+        thousands(rep.tcp.requests as i64),
+        ms(rep.tcp.p50),
+        ms(rep.tcp.p99),
+        ms(rep.tcp.mean),
+        rep.tcp.throughput
+    );
+    for p in &rep.phases {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            p.route,
+            p.m.conns,
+            thousands(p.m.requests as i64),
+            p.m.errors,
+            ms(p.m.p50),
+            ms(p.m.p99),
+            ms(p.m.mean),
+            p.m.throughput
+        );
+    }
+    let mut failed = false;
+    for p in &rep.phases {
+        if p.m.errors > 0 {
+            failed = true;
+            println!(
+                "\nerrors in {} at {} connection(s): {}",
+                p.route,
+                p.m.conns,
+                p.m.error_samples.join("; ")
+            );
+        }
+    }
+    let [h1, r1, h64, r64] = [
+        &rep.phases[0],
+        &rep.phases[1],
+        &rep.phases[2],
+        &rep.phases[3],
+    ];
+    let gap = msf(r1.m.p50) - msf(h1.m.p50);
+    let share = r64.m.throughput / h64.m.throughput;
+    println!("\n| target | figure | threshold | verdict |");
+    println!("|---|---:|---:|---|");
+    println!(
+        "| retrieval p50 − /healthz p50, 1 connection | {gap:+.3} ms ({} − {}) | ≤ +0.200 ms | {} |",
+        ms(r1.m.p50),
+        ms(h1.m.p50),
+        verdict(gap <= 0.2)
+    );
+    println!(
+        "| retrieval ÷ /healthz throughput, 64 connections | {:.1} % ({:.0} ÷ {:.0} req/s) | ≥ 25 % | {} |",
+        share * 100.0,
+        r64.m.throughput,
+        h64.m.throughput,
+        verdict(share >= 0.25)
+    );
+    failed
+}
+
+/// The figures of one repetition as `BENCH` lines: the trivial route against the TCP round
+/// trip, the retrieval against the trivial route, and the issue's two speed targets.
+fn emit_rep(section: &str, rep: usize, r: &LoadRep) {
+    let tcp = "TCP round trip, loopback";
+    Figure::new(
+        "load",
+        section,
+        rep,
+        format!("{tcp} p50"),
+        msf(r.tcp.p50),
+        "ms",
+    )
+    .emit();
+    Figure::new(
+        "load",
+        section,
+        rep,
+        format!("{tcp} p99"),
+        msf(r.tcp.p99),
+        "ms",
+    )
+    .emit();
+    let [h1, r1, h64, r64] = [&r.phases[0], &r.phases[1], &r.phases[2], &r.phases[3]];
+    emit_measured("load", section, rep, "/healthz, 1 conn", &h1.m, None);
+    Figure::new(
+        "load",
+        section,
+        rep,
+        "/healthz, 1 conn p50 (÷ TCP)",
+        msf(h1.m.p50),
+        "ms",
+    )
+    .against(format!("{tcp} p50"))
+    .emit();
+    emit_measured(
+        "load",
+        section,
+        rep,
+        "retrieval, 1 conn",
+        &r1.m,
+        Some("/healthz, 1 conn"),
+    );
+    emit_measured("load", section, rep, "/healthz, 64 conn", &h64.m, None);
+    emit_measured(
+        "load",
+        section,
+        rep,
+        "retrieval, 64 conn",
+        &r64.m,
+        Some("/healthz, 64 conn"),
+    );
+    Figure::new(
+        "load",
+        section,
+        rep,
+        "retrieval p50 − /healthz p50, 1 conn",
+        msf(r1.m.p50) - msf(h1.m.p50),
+        "Δ ms",
+    )
+    .target(
+        "<=",
+        0.2,
+        "issue 3: retrieval p50 ≤ trivial route p50 + 0.2 ms at 1 connection",
+    )
+    .emit();
+    Figure::new(
+        "load",
+        section,
+        rep,
+        "retrieval ÷ /healthz throughput, 64 conn",
+        r64.m.throughput / h64.m.throughput,
+        "share",
+    )
+    .target(
+        ">=",
+        0.25,
+        "issue 3: at 64 connections ≥ 25 % of the trivial route's throughput",
+    )
+    .emit();
 }
 
 #[tokio::main]

@@ -3,6 +3,11 @@
 //!
 //! Kept in one place so that `load` and `hops` measure a request, a percentile and a
 //! throughput the same way, and their figures can be read side by side.
+//!
+//! Beside its markdown, every bench prints each figure once more as a `BENCH {json}` line
+//! (`emit`), which `scripts/bench-report.mjs` gathers into BENCHMARKS.md; `BENCH_REPS=N` repeats
+//! the timed part of a run N times on the same data, so the report has a spread per figure
+//! without building a million rows N times.
 
 // Each bench compiles its own copy of this module and uses part of it.
 #![allow(dead_code)]
@@ -12,10 +17,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use serde_json::Value;
+use serde_json::{json, Value};
 use server::db::{Backend, Db};
 use server::state::Clock;
 use sqlx::Row;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support;
 use crate::support::PG_ADMIN;
@@ -365,6 +371,14 @@ pub fn backend_name(backend: Backend, version: &str) -> String {
     }
 }
 
+/// A backend's name as a section of the machine-readable figures.
+pub fn backend_short(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    }
+}
+
 /// The last lines of a backend's report.
 pub fn print_backend_end(name: &str, smoke: bool, elapsed: Duration) {
     if smoke {
@@ -432,4 +446,143 @@ pub fn memory() -> String {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| format!(", {:.1} GiB RAM", kb / 1024.0 / 1024.0))
         .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine-readable figures and repetitions.
+
+/// How many times the timed part of a run is repeated on the same data: `BENCH_REPS`, at least 1.
+pub fn reps() -> usize {
+    std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// One figure of this run as a `BENCH {json}` line.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub bench: &'static str,
+    pub section: String,
+    pub name: String,
+    pub value: f64,
+    pub unit: &'static str,
+    pub rep: usize,
+    /// The figure, in the same bench, section and repetition, this one is compared with.
+    pub reference: Option<String>,
+    /// A target from an issue: `(operator, threshold, where it was stated)`.
+    pub target: Option<(&'static str, f64, &'static str)>,
+}
+
+impl Figure {
+    pub fn new(
+        bench: &'static str,
+        section: impl Into<String>,
+        rep: usize,
+        name: impl Into<String>,
+        value: f64,
+        unit: &'static str,
+    ) -> Figure {
+        Figure {
+            bench,
+            section: section.into(),
+            name: name.into(),
+            value,
+            unit,
+            rep,
+            reference: None,
+            target: None,
+        }
+    }
+
+    pub fn against(mut self, reference: impl Into<String>) -> Figure {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    pub fn target(mut self, op: &'static str, threshold: f64, source: &'static str) -> Figure {
+        self.target = Some((op, threshold, source));
+        self
+    }
+
+    pub fn emit(self) {
+        let mut v = json!({
+            "bench": self.bench,
+            "section": self.section,
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "rep": self.rep,
+        });
+        if let Some(r) = self.reference {
+            v["ref"] = json!(r);
+        }
+        if let Some((op, threshold, source)) = self.target {
+            v["target"] = json!({ "op": op, "value": threshold, "source": source });
+        }
+        println!("BENCH {v}");
+    }
+}
+
+/// Milliseconds, for figures.
+pub fn msf(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A phase's p50, p99 and throughput as figures named `{what} p50` etc., each against the same
+/// statistic of `reference` (another phase's `what`) when given.
+pub fn emit_measured(
+    bench: &'static str,
+    section: &str,
+    rep: usize,
+    what: &str,
+    m: &Measured,
+    reference: Option<&str>,
+) {
+    let stats = [
+        ("p50", msf(m.p50), "ms"),
+        ("p99", msf(m.p99), "ms"),
+        ("throughput", m.throughput, "req/s"),
+    ];
+    for (stat, value, unit) in stats {
+        let mut f = Figure::new(bench, section, rep, format!("{what} {stat}"), value, unit);
+        if let Some(r) = reference {
+            f = f.against(format!("{r} {stat}"));
+        }
+        f.emit();
+    }
+}
+
+/// A 1-byte ping-pong on one kept loopback TCP connection (TCP_NODELAY on both ends):
+/// `rounds` round trips after `rounds / 10` untimed ones. The floor under any HTTP round trip.
+pub async fn tcp_round_trips(rounds: usize) -> Vec<Duration> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let echo = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).await.is_ok() {
+            if s.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.set_nodelay(true).unwrap();
+    let mut b = [7u8; 1];
+    let warm = rounds / 10;
+    let mut out = Vec::with_capacity(rounds);
+    for i in 0..warm + rounds {
+        let t0 = Instant::now();
+        c.write_all(&b).await.unwrap();
+        c.read_exact(&mut b).await.unwrap();
+        if i >= warm {
+            out.push(t0.elapsed());
+        }
+    }
+    drop(c);
+    let _ = echo.await;
+    out
 }
