@@ -106,6 +106,19 @@ fn entry_hash(seq: i64, prev: &str, e: &AuditEntry) -> String {
 }
 
 /// Appends inside the caller's transaction, so the audited change and its entry commit together.
+/// Takes the chain's head first in a transaction that will also change grants. The hop writer
+/// appends after updating a grant's uses and, in a group commit, keeps the head while it
+/// updates the next hop's grant; a revocation that locked its grant first and then waited for
+/// the head would deadlock with it on PostgreSQL (found by the crash storm). Every such
+/// transaction therefore locks the head before any grant: one order, no cycle. On SQLite it
+/// takes the database's write lock at once.
+pub async fn lock_chain(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn append(conn: &mut AnyConnection, e: &AuditEntry) -> Result<i64, sqlx::Error> {
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut *conn)

@@ -132,6 +132,7 @@ impl Db {
         audit: impl FnOnce(&[String]) -> AuditEntry,
     ) -> Result<Option<Vec<String>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        super::audit::lock_chain(&mut tx).await?;
         let n = sqlx::query(
             "UPDATE enterprise_admins SET removed_at = $1
              WHERE credit_code = $2 AND resident_id = $3 AND removed_at IS NULL",

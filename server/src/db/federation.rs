@@ -129,6 +129,7 @@ async fn commit_group(
 ) -> Result<Vec<Result<(), RecordError>>, sqlx::Error> {
     use sqlx::Connection;
     let mut tx = pool.begin().await?;
+    super::audit::lock_chain(&mut tx).await?;
     if let [hop] = group {
         // Alone in its commit: no savepoint needed, a conflict rolls back the transaction.
         let outcome = if hop.refused {

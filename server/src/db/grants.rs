@@ -126,6 +126,7 @@ impl Db {
         audit: &AuditEntry,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        super::audit::lock_chain(&mut tx).await?;
         let n = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND holder_id = $3 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
