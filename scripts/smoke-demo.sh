@@ -8,17 +8,10 @@ cd "$root"
 # The debug build: the native tests have just built it (dependencies are optimised in every
 # profile), so the smoke test adds no second full compile.
 cargo build --locked -q -p server
-offsets=(0 410 411 412 420 421)
+source scripts/lib/demo-base-port.sh
+offsets=("${demo_offsets[@]}")
 regions=(100000 410000 410100 411100 420000 420100)
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-base=
-for _ in $(seq 20); do
-  candidate=$((20000 + RANDOM % 40000))
-  ok=1
-  for o in "${offsets[@]}"; do port_free $((candidate + o)) || { ok=0; break; }; done
-  if [[ $ok == 1 ]]; then base=$candidate; break; fi
-done
-[[ -n "$base" ]] || { echo "no free base port found" >&2; exit 1; }
+base=$(demo_base_port)
 data=$(mktemp -d)
 log="$data/demo.log"
 ./target/debug/server demo --base-port "$base" --data-dir "$data/demo" >"$log" 2>&1 &

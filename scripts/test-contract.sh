@@ -18,16 +18,9 @@ st="${XDG_DATA_HOME:-$HOME/.local/share}/ecert/schemathesis/bin/st"
 examples=${1:-${CONTRACT_EXAMPLES:-20}}
 
 cargo build --locked -q -p server
-offsets=(0 410 411 412 420 421)
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-base=
-for _ in $(seq 20); do
-  candidate=$((20000 + RANDOM % 40000))
-  ok=1
-  for o in "${offsets[@]}"; do port_free $((candidate + o)) || { ok=0; break; }; done
-  if [[ $ok == 1 ]]; then base=$candidate; break; fi
-done
-[[ -n "$base" ]] || { echo "no free base port found" >&2; exit 1; }
+source scripts/lib/demo-base-port.sh
+offsets=("${demo_offsets[@]}")
+base=$(demo_base_port)
 work=$(mktemp -d)
 log="$work/demo.log"
 ./target/debug/server demo --base-port "$base" --data-dir "$work/demo" >"$log" 2>&1 &
