@@ -290,7 +290,19 @@ async fn grow(fed: &Federation, t: &Template, from: usize, to: usize) {
         .try_get(0)
         .unwrap();
     let mut i = from;
+    let started = Instant::now();
+    let mut reported = from;
     while i < to {
+        // A million rows take minutes: say how far the growth is, on stderr beside the report.
+        if i - reported >= 100_000 {
+            reported = i;
+            eprintln!(
+                "disclosure: {backend:?} register at {} of {} permits ({:.0} s)",
+                thousands(i as i64),
+                thousands(to as i64),
+                started.elapsed().as_secs_f64()
+            );
+        }
         let n = ROWS_PER_INSERT.min(to - i);
         let rows: Vec<(String, String, String)> = (i..i + n)
             .map(|k| {

@@ -6,12 +6,13 @@
 // shown, so a reload, another tab or another PC of the same clerk sees the same case.
 // Entry module for `#/counter…` (see index.html).
 
-import { $, api, explain, field, fmtDate, fmtTime, go, h, notice, now, Problem, route, session, show, start, titled } from "/app/app.js";
+import { $, api, field, fmtDate, fmtTime, go, h, notice, now, Problem, route, session, show, start, titled } from "/app/app.js";
 import { counterAdvice, retryable } from "/app/counter-advice.js";
 import { archiveView } from "/app/counter-archive.js";
 import { cameraScanner } from "/app/counter-camera.js";
 import { fundPanel, usesSharing } from "/app/counter-fund.js";
 import { checkSeal, consentName, currentCase, forgetStaffMe, routeText, sealer, staffMe } from "/app/counter-state.js";
+import { busy, failure, focusSoon, isCode, staffLoginView, staffLogout, staffWho } from "/app/staff-session.js";
 
 // The counter is used on a desktop: the wide layout, and the header leads back to the counter
 // rather than to the wallet (whose views this entry module does not load).
@@ -21,33 +22,6 @@ if (home) {
   home.href = "#/counter";
   home.textContent = "电子证照 · 窗口受理";
 }
-
-/** Focuses a control once the router has put the view into the page. */
-const focusSoon = (el) => setTimeout(() => el.isConnected && !el.disabled && el.focus(), 0);
-
-/** A button's busy state during a request: disabled, saying what is happening. */
-async function busy(button, text, work) {
-  const label = button.textContent;
-  button.disabled = true;
-  button.textContent = text;
-  try {
-    return await work();
-  } finally {
-    button.disabled = false;
-    button.textContent = label;
-  }
-}
-
-/** A failure as the clerk reads it: the advice, and the node at fault for tier failures. */
-function failure(err, ...extra) {
-  const a = counterAdvice(err);
-  return h("div", { class: "notice bad", role: "alert" },
-    h("p", {}, a.text),
-    a.more ? h("p", { class: "small" }, a.more) : null,
-    ...extra);
-}
-
-const isCode = (err, code) => err instanceof Problem && err.code === code;
 
 /** A message for the next view this tab shows (after logout, or a case re-read). */
 let flash = null;
@@ -62,74 +36,20 @@ function takeFlash() {
 // refuses every call.
 
 function loginView(message) {
-  const id = h("input", { autocomplete: "username", autocapitalize: "off", spellcheck: "false" });
-  const pw = h("input", { type: "password", autocomplete: "current-password" });
-  const status = h("div", { "aria-live": "polite" });
-  const submit = h("button", { class: "primary block", type: "submit" }, "登录");
-  const form = h("form", {
-    novalidate: true,
-    onsubmit: async (e) => {
-      e.preventDefault();
-      const staffId = id.value.trim();
-      if (!staffId || !pw.value) {
-        status.replaceChildren(notice("bad", "请输入工号和密码"));
-        (staffId ? pw : id).focus();
-        return;
-      }
-      status.replaceChildren();
-      try {
-        const tokens = await busy(submit, "正在登录…", () =>
-          api("POST", "/api/staff/login", { body: { id: staffId, password: pw.value } }));
-        if (tokens.level !== "clerk") {
-          // The token works, but every counter route refuses it: say why now, and end the
-          // session it opened rather than leave it behind.
-          fetch("/api/staff/logout", { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}` } })
-            .catch(() => {});
-          status.replaceChildren(notice("bad",
-            tokens.level === "reviewer"
-              ? "该账号是后台审核账号。窗口受理需要使用窗口工作人员账号登录，请更换账号"
-              : "该账号不是窗口工作人员账号，请使用窗口工作人员账号登录"));
-          pw.value = "";
-          id.focus();
-          return;
-        }
-        session.set("staff", tokens);
-        forgetStaffMe();
-        show();
-      } catch (err) {
-        status.replaceChildren(failure(err));
-        pw.select();
-      }
-    },
-  }, field("工号", id), field("密码", pw), submit);
-  focusSoon(id);
-  const msg = typeof message === "string" ? { kind: "warn", text: message } : message;
-  return h("section", { class: "counter-login" },
-    h("h2", {}, "窗口受理 · 工作人员登录"),
-    msg ? notice(msg.kind, msg.text) : null,
-    form,
-    status);
+  return staffLoginView({
+    level: "clerk",
+    title: "窗口受理 · 工作人员登录",
+    className: "counter-login",
+    refused: (level) => level === "reviewer"
+      ? "该账号是后台审核账号。窗口受理需要使用窗口工作人员账号登录，请更换账号"
+      : "该账号不是窗口工作人员账号，请使用窗口工作人员账号登录",
+    message,
+  });
 }
 
-/** Ends the session at the server, then here; here even when the server cannot be told. */
 async function logout(button) {
-  let failed = null;
-  try {
-    await busy(button, "正在退出…", () => api("POST", "/api/staff/logout", { role: "staff" }));
-  } catch (err) {
-    // A session the server already ended is as good as a logout.
-    if (!isCode(err, "unauthenticated")) failed = err;
-  }
-  session.clear("staff");
-  forgetStaffMe();
+  flash = await staffLogout(button, "如在公用电脑上操作，请在网络恢复后重新登录再退出一次。");
   currentCase.clear();
-  flash = failed
-    ? {
-      kind: "warn",
-      text: `已在本机退出登录，但未能通知服务器结束会话（${explain(failed)}）。` +
-        "该会话将在到期后自动失效；如在公用电脑上操作，请在网络恢复后重新登录再退出一次。",
-    }
-    : { kind: "ok", text: "已退出登录" };
   go("/counter");
 }
 
@@ -139,13 +59,7 @@ function deskBar() {
 
 function fillDesk(desk, me) {
   const logoutBtn = h("button", { type: "button", onclick: () => logout(logoutBtn) }, "退出登录");
-  const who = me
-    ? h("div", { class: "counter-who" },
-      h("span", { class: "counter-who-name" }, `${me.name}（工号 ${me.id}）`),
-      h("span", { class: "muted small" },
-        [me.counter, me.department_name || me.department].filter(Boolean).join(" · ")))
-    : h("span", { class: "muted small" }, "暂时无法读取工作人员信息，请稍后刷新页面");
-  desk.replaceChildren(who, logoutBtn);
+  desk.replaceChildren(staffWho(me), logoutBtn);
 }
 
 /**

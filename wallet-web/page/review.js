@@ -7,9 +7,10 @@
 // as blob URLs, revoked when the view is left.
 // Entry module for `#/review…` (see index.html).
 
-import { $, api, explain, field, fmtDate, fmtTime, go, h, notice, Problem, route, session, show, start, titled } from "/app/app.js";
+import { $, api, field, fmtDate, fmtTime, go, h, notice, Problem, route, session, show, start, titled } from "/app/app.js";
 import { counterAdvice } from "/app/counter-advice.js";
 import { checkSeal, forgetStaffMe, routeText, sealer, staffMe } from "/app/counter-state.js";
+import { busy, failure, focusSoon, isCode, staffLoginView, staffLogout, staffWho } from "/app/staff-session.js";
 
 // The back office is used on a desktop: the wide layout, and the header leads to the queue.
 $("#view").classList.add("wide");
@@ -17,28 +18,6 @@ const home = $("#home-link");
 if (home) {
   home.href = "#/review";
   home.textContent = "电子证照 · 后台审核";
-}
-
-const isCode = (err, code) => err instanceof Problem && err.code === code;
-const focusSoon = (el) => setTimeout(() => el.isConnected && !el.disabled && el.focus(), 0);
-
-async function busy(button, text, work) {
-  const label = button.textContent;
-  button.disabled = true;
-  button.textContent = text;
-  try {
-    return await work();
-  } finally {
-    button.disabled = false;
-    button.textContent = label;
-  }
-}
-
-function failure(err) {
-  const a = counterAdvice(err);
-  return h("div", { class: "notice bad", role: "alert" },
-    h("p", {}, a.text),
-    a.more ? h("p", { class: "small" }, a.more) : null);
 }
 
 function kv(pairs) {
@@ -54,87 +33,24 @@ let flash = null;
 // Login and the reviewer's bar.
 
 function loginView(message) {
-  const id = h("input", { autocomplete: "username", autocapitalize: "off", spellcheck: "false" });
-  const pw = h("input", { type: "password", autocomplete: "current-password" });
-  const status = h("div", { "aria-live": "polite" });
-  const submit = h("button", { class: "primary block", type: "submit" }, "登录");
-  const form = h("form", {
-    novalidate: true,
-    onsubmit: async (e) => {
-      e.preventDefault();
-      const staffId = id.value.trim();
-      if (!staffId || !pw.value) {
-        status.replaceChildren(notice("bad", "请输入工号和密码"));
-        (staffId ? pw : id).focus();
-        return;
-      }
-      status.replaceChildren();
-      try {
-        const tokens = await busy(submit, "正在登录…", () =>
-          api("POST", "/api/staff/login", { body: { id: staffId, password: pw.value } }));
-        if (tokens.level !== "reviewer") {
-          // Every review route would refuse this token: say why now and end the session.
-          endSession(tokens.access_token);
-          status.replaceChildren(notice("bad", tokens.level === "clerk"
-            ? CLERK_REFUSED
-            : "后台审核需要使用审核人员账号，请更换账号登录"));
-          pw.value = "";
-          id.focus();
-          return;
-        }
-        // This browser keeps one staff session: one left behind (a clerk's) ends at the server.
-        const old = session.get("staff")?.access_token;
-        if (old) endSession(old);
-        session.set("staff", tokens);
-        forgetStaffMe();
-        show();
-      } catch (err) {
-        status.replaceChildren(failure(err));
-        pw.select();
-      }
-    },
-  }, field("工号", id), field("密码", pw), submit);
-  focusSoon(id);
-  const msg = typeof message === "string" ? { kind: "warn", text: message } : message;
-  return h("section", { class: "review-login" },
-    h("h2", {}, "后台审核 · 审核人员登录"),
-    h("p", { class: "muted small" }, "住房公积金提取网上申请的审核。请使用审核人员账号登录。"),
-    msg ? notice(msg.kind, msg.text) : null,
-    form,
-    status);
-}
-
-/** Ends a staff session at the server, best effort (the token lapses on its own anyway). */
-function endSession(token) {
-  fetch("/api/staff/logout", { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  return staffLoginView({
+    level: "reviewer",
+    title: "后台审核 · 审核人员登录",
+    intro: "住房公积金提取网上申请的审核。请使用审核人员账号登录。",
+    className: "review-login",
+    refused: (level) => level === "clerk" ? CLERK_REFUSED : "后台审核需要使用审核人员账号，请更换账号登录",
+    message,
+  });
 }
 
 async function logout(button) {
-  let failed = null;
-  try {
-    await busy(button, "正在退出…", () => api("POST", "/api/staff/logout", { role: "staff" }));
-  } catch (err) {
-    if (!isCode(err, "unauthenticated")) failed = err;
-  }
-  session.clear("staff");
-  forgetStaffMe();
-  flash = failed
-    ? {
-      kind: "warn",
-      text: `已在本机退出登录，但未能通知服务器结束会话（${explain(failed)}）。该会话将在到期后自动失效。`,
-    }
-    : { kind: "ok", text: "已退出登录" };
+  flash = await staffLogout(button);
   go("/review");
 }
 
 function deskBar(me) {
   const out = h("button", { type: "button", onclick: () => logout(out) }, "退出登录");
-  return h("div", { class: "counter-desk no-print" },
-    h("div", { class: "counter-who" },
-      h("span", { class: "counter-who-name" }, `${me.name}（工号 ${me.id}）`),
-      h("span", { class: "muted small" },
-        [me.counter, me.department_name || me.department].filter(Boolean).join(" · "))),
-    out);
+  return h("div", { class: "counter-desk no-print" }, staffWho(me), out);
 }
 
 /**
