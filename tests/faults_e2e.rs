@@ -123,36 +123,10 @@ async fn grant_to_li_na(
 
 /// Zhengzhou's department issues 张伟 another operator certificate; returns its id.
 async fn issue_at_zhengzhou(demo: &Demo, number: &str) -> String {
-    let zz = &demo.settings[ZHENGZHOU];
-    let type_code = OPERATOR_ZZ.code().unwrap();
-    let dept = zz
-        .departments
-        .iter()
-        .find(|d| {
-            zz.cert_types
-                .iter()
-                .any(|t| t.code == type_code && t.department == d.credit_code)
-        })
-        .unwrap();
-    let (status, issued) = demo
-        .post(
-            ZHENGZHOU,
-            "/api/issuer/certificates",
-            Some(dept.token.expose()),
-            &json!({
-                "type_code": type_code,
-                "holder_kind": "person",
-                "holder_id": ids(&ZHANG_WEI),
-                "holder_name": ZHANG_WEI.name,
-                "valid_from": now() - 86_400,
-                "valid_until": now() + 3 * 365 * 86_400,
-                "fields": {"作业项目": "叉车司机", "项目代号": "N1", "证书编号": number,
-                    "发证日期": "2026-11-26"}
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    issued["id"].as_str().unwrap().to_owned()
+    let fields = json!({"作业项目": "叉车司机", "项目代号": "N1", "证书编号": number,
+        "发证日期": "2026-11-26"});
+    demo.issue(ZHENGZHOU, &OPERATOR_ZZ, &ZHANG_WEI, fields)
+        .await
 }
 
 async fn count(demo: &Demo, region: &str, sql: &str, bind: &str) -> i64 {

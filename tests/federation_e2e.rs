@@ -38,7 +38,6 @@ fn ids(p: &server::demo::people::Person) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_1_across_separate_node_processes() {
     let mut demo = Demo::running(&[NATIONAL, HENAN, ZHENGZHOU, LUOHE, HUBEI, WUHAN]).await;
-    let operator_type = OPERATOR_ZZ.code().unwrap();
 
     // (1) The holder, 张伟, logs in at the wallet and finds the operator certificate issued in
     // Zhengzhou (pushed to the province's index).
@@ -171,34 +170,11 @@ async fn scenario_1_across_separate_node_processes() {
     );
 
     // Meanwhile Zhengzhou issues another certificate to him; its push waits in the outbox.
-    let zz = &demo.settings[ZHENGZHOU];
-    let dept = zz
-        .departments
-        .iter()
-        .find(|d| {
-            zz.cert_types
-                .iter()
-                .any(|t| t.code == operator_type && t.department == d.credit_code)
-        })
-        .unwrap();
-    let (status, issued) = demo
-        .post(
-            ZHENGZHOU,
-            "/api/issuer/certificates",
-            Some(dept.token.expose()),
-            &json!({
-                "type_code": operator_type,
-                "holder_kind": "person",
-                "holder_id": ids(&ZHANG_WEI),
-                "holder_name": ZHANG_WEI.name,
-                "valid_from": now() - 86_400,
-                "valid_until": now() + 3 * 365 * 86_400,
-                "fields": {"作业项目": "叉车司机", "项目代号": "N1", "证书编号": "TS-E2E-0002", "发证日期": "2026-11-26"}
-            }),
-        )
+    let fields = json!({"作业项目": "叉车司机", "项目代号": "N1", "证书编号": "TS-E2E-0002",
+        "发证日期": "2026-11-26"});
+    let new_id = demo
+        .issue(ZHENGZHOU, &OPERATOR_ZZ, &ZHANG_WEI, fields)
         .await;
-    assert_eq!(status, 201, "{issued}");
-    let new_id = issued["id"].as_str().unwrap().to_owned();
 
     // The province comes back: what was queued arrives.
     demo.start(HENAN).await;

@@ -16,6 +16,7 @@ use server::config::Settings;
 use server::db::audit::ChainedEntry;
 use server::demo::catalog::TypeSpec;
 use server::demo::config::resident_password;
+use server::demo::people::Person;
 use server::demo::HENAN;
 use wallet_core::DeviceKey;
 
@@ -243,6 +244,41 @@ impl Demo {
             .await;
         assert_eq!(status, 201, "{body}");
         (token, key)
+    }
+
+    /// The department of `region` that issues `ty` issues one to `who`, valid from yesterday
+    /// for three years, with `fields`; returns its id.
+    pub async fn issue(&self, region: &str, ty: &TypeSpec, who: &Person, fields: Value) -> String {
+        let settings = &self.settings[region];
+        let type_code = ty.code().unwrap();
+        let dept = settings
+            .departments
+            .iter()
+            .find(|d| {
+                settings
+                    .cert_types
+                    .iter()
+                    .any(|t| t.code == type_code && t.department == d.credit_code)
+            })
+            .unwrap_or_else(|| panic!("no department of {region} issues {type_code}"));
+        let (status, issued) = self
+            .post(
+                region,
+                "/api/issuer/certificates",
+                Some(dept.token.expose()),
+                &json!({
+                    "type_code": type_code,
+                    "holder_kind": "person",
+                    "holder_id": who.resident_id().unwrap().to_string(),
+                    "holder_name": who.name,
+                    "valid_from": now() - 86_400,
+                    "valid_until": now() + 3 * 365 * 86_400,
+                    "fields": fields,
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{issued}");
+        issued["id"].as_str().unwrap().to_owned()
     }
 
     /// A staff member of a node with the given role logs in.

@@ -154,21 +154,15 @@ impl Db {
         limit: i64,
         skip: &[String],
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
-        let not_in = super::outbox::skip_destinations(4, skip.len());
-        let sql = format!(
-            "UPDATE objection_outbox SET lease_until = $1, attempts = attempts + 1
-             WHERE delivered_at IS NULL AND next_attempt_at <= $2
-               AND (lease_until IS NULL OR lease_until <= $2){not_in}
-               AND id IN (SELECT id FROM objection_outbox WHERE delivered_at IS NULL
-                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2){not_in}
-                 ORDER BY created_at LIMIT $3)
-             RETURNING id, objection_id, destination, message, payload, attempts, created_at"
-        );
-        let mut q = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit);
-        for d in skip {
-            q = q.bind(d);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = super::outbox::claim_due(
+            &self.pool,
+            "objection_outbox",
+            "created_at",
+            "id, objection_id, destination, message, payload, attempts, created_at",
+            (now, lease_until, limit),
+            skip,
+        )
+        .await?;
         let mut out = rows
             .iter()
             .map(|r| {

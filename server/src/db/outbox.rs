@@ -138,14 +138,41 @@ pub(super) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// The condition leaving out `n` destinations bound from `$first`, for a claim; empty when
-/// there are none (`NOT IN ()` is not SQL).
-pub(super) fn skip_destinations(first: usize, n: usize) -> String {
-    if n == 0 {
+/// Claims up to `limit` due, unleased, undelivered rows of one delivery queue's `table` (the
+/// outbox, objection messages, fund messages: each has `destination`, `next_attempt_at`,
+/// `lease_until`, `attempts`, `delivered_at`) until `lease_until`, counting the attempt and
+/// leaving out the destinations in `skip` (those this process is still sending to); the first
+/// `limit` in `order_by`, with the columns in `returning`. The conditions are repeated outside
+/// the sub-select so that PostgreSQL re-checks them on a row another process has just
+/// claimed. RETURNING keeps no order: the caller sorts.
+pub(super) async fn claim_due(
+    pool: &sqlx::AnyPool,
+    table: &str,
+    order_by: &str,
+    returning: &str,
+    (now, lease_until, limit): (i64, i64, i64),
+    skip: &[String],
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let not_in = if skip.is_empty() {
+        // `NOT IN ()` is not SQL.
         String::new()
     } else {
-        format!(" AND destination NOT IN ({})", placeholders(first, n))
+        format!(" AND destination NOT IN ({})", placeholders(4, skip.len()))
+    };
+    let sql = format!(
+        "UPDATE {table} SET lease_until = $1, attempts = attempts + 1
+         WHERE delivered_at IS NULL AND next_attempt_at <= $2
+           AND (lease_until IS NULL OR lease_until <= $2){not_in}
+           AND id IN (SELECT id FROM {table} WHERE delivered_at IS NULL
+             AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2){not_in}
+             ORDER BY {order_by} LIMIT $3)
+         RETURNING {returning}"
+    );
+    let mut q = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit);
+    for d in skip {
+        q = q.bind(d);
     }
+    q.fetch_all(pool).await
 }
 
 impl Db {
@@ -156,8 +183,7 @@ impl Db {
 
     /// Claims up to `limit` due, unleased, undelivered rows (oldest event first) until
     /// `lease_until`, counting the attempt, leaving out the destinations in `skip` (those this
-    /// process is still sending to). The conditions are repeated outside the sub-select so that
-    /// PostgreSQL re-checks them on a row another process has just claimed.
+    /// process is still sending to).
     pub async fn claim_outbox(
         &self,
         now: i64,
@@ -165,21 +191,15 @@ impl Db {
         limit: i64,
         skip: &[String],
     ) -> Result<Vec<OutboxRow>, sqlx::Error> {
-        let not_in = skip_destinations(4, skip.len());
-        let sql = format!(
-            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
-             WHERE delivered_at IS NULL AND next_attempt_at <= $2
-               AND (lease_until IS NULL OR lease_until <= $2){not_in}
-               AND id IN (SELECT id FROM outbox WHERE delivered_at IS NULL
-                 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2){not_in}
-                 ORDER BY seq LIMIT $3)
-             RETURNING id, seq, destination, payload, attempts"
-        );
-        let mut q = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit);
-        for d in skip {
-            q = q.bind(d);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = claim_due(
+            &self.pool,
+            "outbox",
+            "seq",
+            "id, seq, destination, payload, attempts",
+            (now, lease_until, limit),
+            skip,
+        )
+        .await?;
         let mut out = rows
             .iter()
             .map(|r| {
