@@ -75,16 +75,18 @@ fi
   echo "mode $( ((smoke)) && echo smoke || echo full)"
 } >"$out/machine.txt"
 
+# Every cargo call here names the whole workspace, so that the dependencies' features resolve
+# the same way in each (and, for --smoke, as in the test command's `cargo test --workspace`):
+# a `-p` of one member leaves the others' dev-dependencies out and recompiles what they touch.
 note "building (${profile[0]} profile)"
 if ((smoke)); then
-  cargo build --locked -p server --bin server
+  cargo build --locked --workspace --tests
 else
   cargo build --locked --release -p server --bin server
 fi
-cargo "${profile[@]}" -p wallet-core --bench core --no-run
-cargo "${profile[@]}" -p server --bench load --bench hops --bench disclosure --no-run
+cargo "${profile[@]}" --workspace --bench core --bench load --bench hops --bench disclosure --no-run
 
-run core cargo "${profile[@]}" -p wallet-core --bench core "${bench_args[@]}"
+run core cargo "${profile[@]}" --workspace --bench core "${bench_args[@]}"
 
 # The browser's npm packages, as scripts/test-browser.sh installs them.
 (
@@ -101,9 +103,9 @@ smoke_flag=()
 run browser-crypto node tests/browser/bench-crypto.mjs "${smoke_flag[@]}"
 run budget env SERVER_BIN="$server_bin" node tests/browser/budget.mjs "${smoke_flag[@]}"
 
-run load cargo "${profile[@]}" -p server --bench load "${bench_args[@]}"
-run hops cargo "${profile[@]}" -p server --bench hops "${bench_args[@]}"
-run disclosure cargo "${profile[@]}" -p server --bench disclosure "${bench_args[@]}"
+run load cargo "${profile[@]}" --workspace --bench load "${bench_args[@]}"
+run hops cargo "${profile[@]}" --workspace --bench hops "${bench_args[@]}"
+run disclosure cargo "${profile[@]}" --workspace --bench disclosure "${bench_args[@]}"
 
 # Sizes of what the page downloads from pkg/: raw and gzip -9.
 sizes() {

@@ -5,9 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-# The debug build: the native tests have just built it (dependencies are optimised in every
-# profile), so the smoke test adds no second full compile.
-cargo build --locked -q -p server
+# The debug build as the native tests built it: `--workspace --tests` resolves the dependencies'
+# features as `cargo test --workspace` does, so after the tests nothing is compiled again
+# (`-p server` alone resolved them without the other members' dev-dependencies and recompiled
+# a third of the tree, five minutes of the test command).
+cargo build --locked -q --workspace --tests
 source scripts/lib/demo-base-port.sh
 offsets=("${demo_offsets[@]}")
 regions=(100000 410000 410100 411100 420000 420100)

@@ -17,7 +17,8 @@ st="${XDG_DATA_HOME:-$HOME/.local/share}/ecert/schemathesis/bin/st"
 [[ -x "$st" ]] || { echo "schemathesis is missing: run scripts/install-deps.sh" >&2; exit 1; }
 examples=${1:-${CONTRACT_EXAMPLES:-20}}
 
-cargo build --locked -q -p server
+# As scripts/smoke-demo.sh builds it: the native tests' build, nothing compiled again.
+cargo build --locked -q --workspace --tests
 source scripts/lib/demo-base-port.sh
 offsets=("${demo_offsets[@]}")
 base=$(demo_base_port)

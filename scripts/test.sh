@@ -59,7 +59,7 @@ echo "pkg/ is current: wasm ${size} bytes raw, ${gz} bytes gzip" >&2
 # public search, sizes) runs briefly and must give finite figures; the figures mean nothing.
 step "benchmarks (scripts/bench.sh --smoke)"
 scripts/bench.sh --smoke
-cargo test --locked -p server --bench sustained -- --smoke
+cargo test --locked --workspace --bench sustained -- --smoke
 
 # The core's decoders and parsers, 12 s each. The request-body target (server_requests) is not
 # run here: instrumenting the whole server with nightly takes 25 minutes to build on this
