@@ -12,7 +12,7 @@
 //! connection or a refusal the scenario does not expect), each node's resident memory after
 //! warm-up against the end (goal: flat), and every node's audit chain verified.
 //!
-//! Run: `cargo bench -p server --bench sustained` (ten minutes, release build), or with
+//! Run: `cargo bench --workspace --bench sustained` (ten minutes, release build), or with
 //! `-- --seconds 120 --counters 20 --wallets 200`; `-- --smoke` runs a few seconds small, which
 //! the test command does so the command cannot rot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
