@@ -30,6 +30,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     retrievals: Mutex<BTreeMap<String, u64>>,
+    auth_failures: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl Metrics {
@@ -54,6 +55,15 @@ impl Metrics {
     pub fn record_retrieval(&self, result: &str) {
         if let Ok(mut m) = self.retrievals.lock() {
             *m.entry(result.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Counts one failed secret check or limit reached (each also a row in `auth_failures`), by
+    /// the kind of login and the result code: an operator's alert on a rising rate sees a
+    /// brute-force attempt without reading the table.
+    pub fn record_auth_failure(&self, kind: &str, result: &str) {
+        if let Ok(mut m) = self.auth_failures.lock() {
+            *m.entry((kind.to_owned(), result.to_owned())).or_default() += 1;
         }
     }
 
@@ -94,6 +104,18 @@ impl Metrics {
         if let Ok(m) = self.retrievals.lock() {
             for (result, n) in m.iter() {
                 let _ = writeln!(out, "ecert_retrievals_total{{result=\"{result}\"}} {n}");
+            }
+        }
+        out.push_str(
+            "# HELP ecert_auth_failures_total Failed logins and login limits reached, by kind and result.\n",
+        );
+        out.push_str("# TYPE ecert_auth_failures_total counter\n");
+        if let Ok(m) = self.auth_failures.lock() {
+            for ((kind, result), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "ecert_auth_failures_total{{kind=\"{kind}\",result=\"{result}\"}} {n}"
+                );
             }
         }
         out

@@ -198,6 +198,7 @@ async fn take(
             over = true;
             if hits == limit + 1 {
                 tracing::warn!(kind, bucket = %bucket, "login limit reached");
+                s.metrics.record_auth_failure(kind, "rate_limited");
                 s.db.record_auth_failure(&AuthFailure {
                     at: now,
                     kind: kind.into(),
@@ -242,6 +243,7 @@ pub async fn guarded<T>(
         Err(e) if e.parts().0.is_client_error() => {
             let (_, code, _) = e.parts();
             tracing::info!(kind = kind.name(), code, "failed login attempt");
+            s.metrics.record_auth_failure(kind.name(), code);
             s.db.record_auth_failure(&AuthFailure {
                 at: s.clock.now(),
                 kind: kind.name().into(),
