@@ -187,8 +187,14 @@ impl SealedCertificate {
             });
         }
         for _ in 0..n {
+            let name = r.str(MAX_FIELD_NAME, "field name")?;
+            // A name shown twice would let a reader take either value; sealing refuses it, so
+            // a decoder that meets it has a forged or damaged copy in hand.
+            if certificate.fields.iter().any(|f| f.name == name) {
+                return Err(CodecError::Invalid("field list (a name repeated)"));
+            }
             certificate.fields.push(Field {
-                name: r.str(MAX_FIELD_NAME, "field name")?.to_owned(),
+                name: name.to_owned(),
                 value: r.str(MAX_FIELD_VALUE, "field value")?.to_owned(),
                 salt: r.array("field salt")?,
             });

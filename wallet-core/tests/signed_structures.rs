@@ -443,3 +443,20 @@ proptest! {
         prop_assert_eq!(back, s);
     }
 }
+
+#[test]
+fn a_sealed_certificate_showing_a_field_name_twice_is_refused_when_decoded() {
+    // 作业项目 and 证书编号 are both twelve bytes: writing the first name over the second
+    // keeps every length right, so only the repetition is wrong.
+    let bytes = sealed().encode();
+    let (first, second) = ("作业项目".as_bytes(), "证书编号".as_bytes());
+    let at = bytes
+        .windows(second.len())
+        .position(|w| w == second)
+        .unwrap();
+    let mut repeated = bytes.clone();
+    repeated[at..at + second.len()].copy_from_slice(first);
+    let err = SealedCertificate::decode(&repeated).unwrap_err();
+    assert_eq!(err.code(), "codec_invalid", "{err}");
+    assert!(SealedCertificate::decode(&bytes).is_ok());
+}
