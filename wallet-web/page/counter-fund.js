@@ -8,7 +8,7 @@
 // /api/counter/cases/{id}/fund); this module only shows it and sends the steps.
 
 import { api, field, fmtDate, fmtTime, h, notice, Problem, wasm } from "/app/app.js";
-import { counterAdvice } from "/app/counter-advice.js";
+import { busy, failure } from "/app/staff-session.js";
 
 /** Whether a matter runs this flow: materials that name the sharing platform. */
 export const usesSharing = (matter) => matter.materials.some((m) => m.sharing);
@@ -39,25 +39,6 @@ function luhn(digits) {
     sum += d;
   });
   return sum % 10 === 0;
-}
-
-async function busy(button, text, work) {
-  const label = button.textContent;
-  button.disabled = true;
-  button.textContent = text;
-  try {
-    return await work();
-  } finally {
-    button.disabled = false;
-    button.textContent = label;
-  }
-}
-
-function failure(err) {
-  const a = counterAdvice(err);
-  return h("div", { class: "notice bad", role: "alert" },
-    h("p", {}, a.text),
-    a.more ? h("p", { class: "small" }, a.more) : null);
 }
 
 function kv(pairs) {

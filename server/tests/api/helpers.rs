@@ -246,6 +246,18 @@ impl TestApp {
         self.time.fetch_add(seconds, Ordering::SeqCst);
     }
 
+    /// The node's Prometheus text at `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .client

@@ -211,15 +211,7 @@ both_backends!(
         let app = spawn_app(backend).await;
         app.get("/healthz").await;
         app.issue_crane_certificate().await;
-        let text = app
-            .client
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics().await;
         assert!(
             text.contains(
                 r#"ecert_http_requests_total{method="GET",route="/healthz",status="200"} 1"#

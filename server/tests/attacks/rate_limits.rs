@@ -257,15 +257,7 @@ both_backends!(
         let kinds: Vec<String> = trace(&app).await.into_iter().map(|f| f.kind).collect();
         assert!(kinds.iter().all(|k| k == "staff_password"), "{kinds:?}");
         // The operators' metrics count them too, for an alert on the rate.
-        let metrics = app
-            .client
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         for line in [
             r#"ecert_auth_failures_total{kind="staff_password",result="login_failed"} 10"#,
             r#"ecert_auth_failures_total{kind="staff_password",result="rate_limited"} 1"#,
