@@ -60,25 +60,18 @@ impl Db {
             skip,
         )
         .await?;
-        let mut out = rows
-            .iter()
+        rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>("created_at")?,
-                    MessageRow {
-                        id: r.try_get("id")?,
-                        destination: r.try_get("destination")?,
-                        kind: r.try_get("kind")?,
-                        application_id: r.try_get("application_id")?,
-                        payload: r.try_get("payload")?,
-                        attempts: r.try_get("attempts")?,
-                    },
-                ))
+                Ok(MessageRow {
+                    id: r.try_get("id")?,
+                    destination: r.try_get("destination")?,
+                    kind: r.try_get("kind")?,
+                    application_id: r.try_get("application_id")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        // RETURNING keeps no order; a destination's messages are sent oldest first.
-        out.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-        Ok(out.into_iter().map(|(_, m)| m).collect())
+            .collect()
     }
 
     /// Marks a message acknowledged; an application's wallet copy is then under review.

@@ -163,24 +163,18 @@ impl Db {
             skip,
         )
         .await?;
-        let mut out = rows
-            .iter()
+        rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>("created_at")?,
-                    MessageRow {
-                        id: r.try_get("id")?,
-                        objection_id: r.try_get("objection_id")?,
-                        destination: r.try_get("destination")?,
-                        message: r.try_get("message")?,
-                        payload: r.try_get("payload")?,
-                        attempts: r.try_get("attempts")?,
-                    },
-                ))
+                Ok(MessageRow {
+                    id: r.try_get("id")?,
+                    objection_id: r.try_get("objection_id")?,
+                    destination: r.try_get("destination")?,
+                    message: r.try_get("message")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        out.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-        Ok(out.into_iter().map(|(_, m)| m).collect())
+            .collect()
     }
 
     /// Releases a claimed message for another attempt at `next_attempt_at`, noting why this one

@@ -144,7 +144,8 @@ pub(super) fn placeholders(first: usize, n: usize) -> String {
 /// leaving out the destinations in `skip` (those this process is still sending to); the first
 /// `limit` in `order_by`, with the columns in `returning`. The conditions are repeated outside
 /// the sub-select so that PostgreSQL re-checks them on a row another process has just
-/// claimed. RETURNING keeps no order: the caller sorts.
+/// claimed. RETURNING keeps no order, so the rows come back sorted here by `order_by` (an
+/// integer column among `returning`), then `id`: a destination's rows are sent in order.
 pub(super) async fn claim_due(
     pool: &sqlx::AnyPool,
     table: &str,
@@ -172,7 +173,20 @@ pub(super) async fn claim_due(
     for d in skip {
         q = q.bind(d);
     }
-    q.fetch_all(pool).await
+    let mut keyed = q
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>(order_by)?,
+                r.try_get::<String, _>("id")?,
+                r,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    Ok(keyed.into_iter().map(|(_, _, r)| r).collect())
 }
 
 impl Db {
@@ -200,8 +214,7 @@ impl Db {
             skip,
         )
         .await?;
-        let mut out = rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 Ok(OutboxRow {
                     id: r.try_get("id")?,
@@ -211,9 +224,7 @@ impl Db {
                     attempts: r.try_get("attempts")?,
                 })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        out.sort_by_key(|r| r.seq);
-        Ok(out)
+            .collect()
     }
 
     /// Marks claimed rows delivered and releases their lease.
